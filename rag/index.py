@@ -32,6 +32,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from rag.ann import build_ann, master_arrays, prepare_for_search, resolve_kind
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
 from rag.lexical import ANALYZER_VERSION, LexicalIndex, analyze
 from rag.records import Article, Chunk
@@ -42,6 +43,7 @@ MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 VECTORS = "vectors.faiss"
 LEXICAL = "bm25"
+ANN = "ann.faiss"
 
 # Schema migrations, applied in order; the store records how many have run.
 MIGRATIONS: tuple[str, ...] = (
@@ -243,7 +245,9 @@ class NewsIndex:
         if model is not None:
             check_compatible(manifest, model, path)
         db = _connect(gen / STORE, readonly=True)
-        vectors = faiss.read_index(str(gen / VECTORS))
+        # Readers search the ANN index where the generation has one and never load the exact master.
+        ann = gen / ANN
+        vectors = prepare_for_search(faiss.read_index(str(ann if ann.is_file() else gen / VECTORS)))
         index = cls(path, gen, manifest, db, vectors)
         index.verify()
         return index
@@ -334,7 +338,9 @@ class NewsIndex:
 class IndexWriter:
     """The one writer of an index: changes a private copy, then publishes it atomically."""
 
-    def __init__(self, path: Path, model: ModelInfo, chunker: dict[str, Any]) -> None:
+    def __init__(self, path: Path, model: ModelInfo, chunker: dict[str, Any], ann: str = "auto") -> None:
+        resolve_kind(ann, 0)  # validates the name
+        self.ann = ann
         self.path = path
         self.model = model
         self.chunker = chunker
@@ -541,6 +547,12 @@ class IndexWriter:
             _fsync_path(f)
         _fsync_path(self.tmp / LEXICAL)
         m.extra = {**m.extra, "analyzer": ANALYZER_VERSION}
+        kind = resolve_kind(self.ann, m.chunks)
+        m.faiss_type = "IDMap2,Flat" if kind == "flat" else f"IDMap2,Flat + {kind}"
+        if kind != "flat" and m.chunks:
+            vecs, ids = master_arrays(self._vec)
+            faiss.write_index(build_ann(kind, vecs, ids), str(self.tmp / ANN))
+            _fsync_path(self.tmp / ANN)
         db.commit()
         db.close()
         self.db = None

@@ -138,7 +138,9 @@ def ingest_articles(
         if progress and read_task is not None:
             progress.advance(read_task)
 
-    with IndexWriter(settings.index_path, model_info(encoder), chunker_fingerprint(settings)) as writer:
+    with IndexWriter(
+        settings.index_path, model_info(encoder), chunker_fingerprint(settings), settings.faiss_index
+    ) as writer:
         stored = writer.content_hashes(batch)
         todo: list[Article] = []
         for art in batch.values():
@@ -221,7 +223,7 @@ def delete_from_index(
     settings: Settings, encoder_info: ModelInfo, *, ids: Sequence[str] = (), sources: Sequence[str] = ()
 ) -> tuple[int, int]:
     """Delete articles by id or by source file/folder; returns (articles, chunks) removed."""
-    with IndexWriter(settings.index_path, encoder_info, chunker_fingerprint(settings)) as writer:
+    with IndexWriter(settings.index_path, encoder_info, chunker_fingerprint(settings), settings.faiss_index) as writer:
         targets = list(writer.existing_article_ids(ids))
         for s in sources:
             targets += writer.article_ids_by_source(str(Path(s).resolve()) if Path(s).exists() else s)

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
-import faiss
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.ann import filtered_params
 from rag.index import NewsIndex, StoredChunk
 from rag.sentences import sentence_spans
 
@@ -150,7 +150,7 @@ class DenseSource:
         if allowed is None:
             scores, ids = self.index.vectors.search(q, k)
         else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+            params = filtered_params(self.index.vectors, allowed)
             scores, ids = self.index.vectors.search(q, min(k, len(allowed)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 

@@ -159,3 +159,21 @@ def test_eval_retrieval_writes_exact_metrics_shape(tmp_path, settings):
     assert saved["configs"]["bm25"]["mrr@10"] == 1.0
     rows = (out / "per_query.csv").read_text().splitlines()
     assert rows[0].startswith("config,query_id") and len(rows) == 1 + 2 * 4
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfsq8"])
+def test_ann_generation_is_searched_with_filters(settings, small_embedder, kind):
+    s = settings.with_(faiss_index=kind)
+    ingest_articles(DOCS, s, small_embedder)
+    with NewsIndex.open(s.index_path, model_info(small_embedder)) as idx:
+        assert (idx.gen / "ann.faiss").is_file() and idx.manifest.faiss_type.endswith(kind)
+        engine = HybridSearch(idx, small_embedder, RetrievalConfig(k=2, fetch_k=6))
+        assert engine.run("interest rates central bank", mode="dense")[0].article_id == "bank"
+        res = engine.run("interest rates", mode="dense", filters=SearchFilters(outlets=("Gazette",)))
+        assert res and {p.outlet for p in res} == {"Gazette"}
+    # deletes rebuild the ANN index from the exact master
+    from rag.ingest import delete_from_index
+
+    delete_from_index(s, model_info(small_embedder), ids=["bank"])
+    with NewsIndex.open(s.index_path) as idx:
+        assert idx.vectors.ntotal == idx.manifest.chunks == len(DOCS) - 1
