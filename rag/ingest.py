@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.chunking import Chunker, ChunkerConfig
 from rag.config import Settings
+from rag.embed_cache import EmbeddingCache
 from rag.errors import InputProblem
 from rag.index import IndexWriter, ModelInfo
 from rag.loaders import LoadOptions, load_paths
@@ -175,6 +176,15 @@ def ingest_articles(
         for c in all_chunks:
             if c.text_hash not in reuse and c.text_hash not in need:
                 need[c.text_hash] = c.embed_text
+        cache = None
+        if settings.embed_cache is not None:
+            cache = EmbeddingCache(
+                settings.embed_cache.expanduser(), encoder.model_id, encoder.weights_hash, encoder.dim
+            )
+            cached = cache.get_many(need)
+            reuse.update(cached)
+            for h in cached:
+                need.pop(h)
         embed_task = progress.add_task("embedding", total=len(need)) if progress else None
         t_embed = time.perf_counter()
         vectors: dict[str, np.ndarray] = dict(reuse)
@@ -184,8 +194,12 @@ def ingest_articles(
             part = hashes[i : i + step]
             vecs = encoder.encode_documents([need[h] for h in part])
             vectors.update(zip(part, vecs, strict=True))
+            if cache is not None:
+                cache.put_many(zip(part, vecs, strict=True))
             if progress and embed_task is not None:
                 progress.advance(embed_task, len(part))
+        if cache is not None:
+            cache.close()
         report.embed_seconds = time.perf_counter() - t_embed
         report.chunks_embedded = len(need)
         report.chunks_reused = len(all_chunks) - sum(1 for c in all_chunks if c.text_hash in need)

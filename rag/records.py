@@ -53,3 +53,77 @@ class Chunk:
     def text_hash(self) -> str:
         """Hash of what the embedder sees, so an unchanged chunk is never embedded twice."""
         return sha256_text(self.embed_text or self.text)
+
+
+@dataclass
+class Citation:
+    """One cited source, numbered as in the answer text; offsets index the article body."""
+
+    n: int
+    article_id: str
+    headline: str
+    outlet: str | None
+    date: str | None
+    url: str | None
+    passage: str
+    passage_start: int
+    passage_end: int
+    quote: str
+    quote_start: int
+    quote_end: int
+
+
+@dataclass
+class SentenceCheck:
+    """The verifier's verdict on one answer sentence."""
+
+    text: str
+    cited: list[int]
+    supported: bool
+    reason: str = ""
+    score: float = 0.0
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    language: str
+    generator: str
+    citations: list[Citation] = field(default_factory=list)
+    unsupported_sentences: list[str] = field(default_factory=list)
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    raw_answer: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """The documented JSON shape of `rag ask --json` and the chat API."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "language": self.language,
+            "generator": self.generator,
+            "citations": [
+                {
+                    "n": c.n,
+                    "article_id": c.article_id,
+                    "headline": c.headline,
+                    "outlet": c.outlet,
+                    "date": c.date,
+                    "url": c.url,
+                    "passage": c.passage,
+                    "quote": c.quote,
+                    "quote_start": c.quote_start,
+                    "quote_end": c.quote_end,
+                }
+                for c in self.citations
+            ],
+            "unsupported_sentences": list(self.unsupported_sentences),
+            "timings": {k: round(self.timings.get(k, 0.0), 3) for k in ("retrieve_s", "first_token_s", "total_s")},
+            "prompt_tokens": self.prompt_tokens,
+        }

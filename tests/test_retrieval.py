@@ -13,30 +13,75 @@ from rag.rerank import ScoreFusionReranker
 from rag.retrieval import HybridSearch, NewsRetriever, RetrievalConfig, SearchFilters, collapse, sentence_window
 
 DOCS = [
-    Article(id="rare", headline="Local council", body="Councillor Brzęczyszczykiewicz opened the session on the "
-            "new bus timetable for the district.", outlet="Gazette", date="2024-03-01", language="en"),
-    Article(id="car", headline="Household budgets", body="Buying a vehicle has become much more expensive for "
-            "families this year, dealers say.", outlet="Courier", date="2024-05-10", language="en"),
-    Article(id="weather", headline="Storm warning", body="Heavy rain and strong winds are expected on the coast "
-            "tomorrow, forecasters said.", outlet="Gazette", date="2024-06-02", language="en"),
-    Article(id="football", headline="Cup final", body="The home side won the cup final two to one after extra "
-            "time in front of a sold-out stadium.", outlet="Courier", date="2024-07-15", language="en"),
-    Article(id="bank", headline="Interest rates", body="The central bank kept interest rates unchanged and "
-            "signalled cuts later in the year.", outlet="Herald", date="2024-08-20", language="en"),
-    Article(id="school", headline="New school", body="A new primary school with twelve classrooms opens in "
-            "September near the river.", outlet="Herald", date="2024-09-01", language="en"),
+    Article(
+        id="rare",
+        headline="Local council",
+        body="Councillor Brzęczyszczykiewicz opened the session on the new bus timetable for the district.",
+        outlet="Gazette",
+        date="2024-03-01",
+        language="en",
+    ),
+    Article(
+        id="car",
+        headline="Household budgets",
+        body="Buying a vehicle has become much more expensive for families this year, dealers say.",
+        outlet="Courier",
+        date="2024-05-10",
+        language="en",
+    ),
+    Article(
+        id="weather",
+        headline="Storm warning",
+        body="Heavy rain and strong winds are expected on the coast tomorrow, forecasters said.",
+        outlet="Gazette",
+        date="2024-06-02",
+        language="en",
+    ),
+    Article(
+        id="football",
+        headline="Cup final",
+        body="The home side won the cup final two to one after extra time in front of a sold-out stadium.",
+        outlet="Courier",
+        date="2024-07-15",
+        language="en",
+    ),
+    Article(
+        id="bank",
+        headline="Interest rates",
+        body="The central bank kept interest rates unchanged and signalled cuts later in the year.",
+        outlet="Herald",
+        date="2024-08-20",
+        language="en",
+    ),
+    Article(
+        id="school",
+        headline="New school",
+        body="A new primary school with twelve classrooms opens in September near the river.",
+        outlet="Herald",
+        date="2024-09-01",
+        language="en",
+    ),
 ]
-WIRE = ("Officials confirmed on Monday that the bridge over the river will close for repairs for three months, "
-        "with diversions signposted for drivers and cyclists.")
+WIRE = (
+    "Officials confirmed on Monday that the bridge over the river will close for repairs for three months, "
+    "with diversions signposted for drivers and cyclists."
+)
 
 
 @pytest.fixture()
 def index(settings, small_embedder):
-    docs = [*DOCS,
-            Article(id="wire-a", headline="Bridge to close", body=WIRE, outlet="Gazette", date="2024-10-01",
-                    language="en"),
-            Article(id="wire-b", headline="Bridge closure announced", body=WIRE + " (Agency)", outlet="Herald",
-                    date="2024-10-01", language="en")]
+    docs = [
+        *DOCS,
+        Article(id="wire-a", headline="Bridge to close", body=WIRE, outlet="Gazette", date="2024-10-01", language="en"),
+        Article(
+            id="wire-b",
+            headline="Bridge closure announced",
+            body=WIRE + " (Agency)",
+            outlet="Herald",
+            date="2024-10-01",
+            language="en",
+        ),
+    ]
     ingest_articles(docs, settings, small_embedder)
     with NewsIndex.open(settings.index_path, model_info(small_embedder)) as idx:
         yield idx
@@ -104,7 +149,7 @@ def test_sentence_window_keeps_exact_offsets(settings, small_embedder):
 
         mid = Passage.from_chunk(next(c for c in chunks if "Dritter" in c.text))
         grown = sentence_window(idx, mid, 1, 1)
-        assert body[grown.start:grown.end] == grown.text
+        assert body[grown.start : grown.end] == grown.text
         assert grown.text.startswith("Zweiter") and grown.text.endswith("Salzburg.")
 
 
@@ -139,18 +184,31 @@ def test_metrics_against_hand_computed_values():
 
 
 def test_eval_retrieval_writes_exact_metrics_shape(tmp_path, settings):
-    squad = {"data": [{"title": "Wien", "paragraphs": [
-        {"context": "Wien ist die Hauptstadt Österreichs und liegt an der Donau.",
-         "qas": [{"id": "q1", "question": "Was ist die Hauptstadt Österreichs?", "answers": []}]},
-        {"context": "Graz ist die zweitgrößte Stadt und liegt an der Mur.",
-         "qas": [{"id": "q2", "question": "An welchem Fluss liegt Graz?", "answers": []}]}]}]}
+    squad = {
+        "data": [
+            {
+                "title": "Wien",
+                "paragraphs": [
+                    {
+                        "context": "Wien ist die Hauptstadt Österreichs und liegt an der Donau.",
+                        "qas": [{"id": "q1", "question": "Was ist die Hauptstadt Österreichs?", "answers": []}],
+                    },
+                    {
+                        "context": "Graz ist die zweitgrößte Stadt und liegt an der Mur.",
+                        "qas": [{"id": "q2", "question": "An welchem Fluss liegt Graz?", "answers": []}],
+                    },
+                ],
+            }
+        ]
+    }
     path = tmp_path / "mini.de.json"
     path.write_text(json.dumps(squad), encoding="utf-8")
     task = load_squad(path)
     assert task.docs[0].language == "de" and task.qrels == {"q1": {"Wien#0": 1}, "q2": {"Wien#1": 1}}
     out = tmp_path / "out"
-    metrics = evaluate_retrieval(task, settings, out_dir=out, reranker_factory=lambda enc: ScoreFusionReranker(),
-                                 log=lambda s: None)
+    metrics = evaluate_retrieval(
+        task, settings, out_dir=out, reranker_factory=lambda enc: ScoreFusionReranker(), log=lambda s: None
+    )
     saved = json.loads((out / "metrics.json").read_text())
     assert saved == metrics and set(saved) == {"dataset", "n_queries", "configs"}
     assert saved["n_queries"] == 2 and list(saved["configs"]) == ["bm25", "dense", "hybrid", "hybrid+rerank"]
