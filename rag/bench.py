@@ -265,3 +265,52 @@ def run_hybrid_scale_benchmark(
             log(str(row))
             rows.append(row)
     return rows
+
+
+def run_answer_benchmark(
+    settings: Settings,
+    questions: Sequence[str],
+    generators: Sequence[str],
+    budgets: Sequence[int] = (1000, 2000),
+    *,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Time to first token and total time per generator at each context budget (cl100k tokens)."""
+    from rag.chain import NewsQA
+    from rag.index import NewsIndex
+    from rag.ingest import model_info
+    from rag.records import Answer
+    from rag.retrieval import HybridSearch, RetrievalConfig
+
+    encoder = load_embedder(settings)
+    rows = []
+    with NewsIndex.open(settings.index_path, model_info(encoder)) as idx:
+        search = HybridSearch(idx, encoder, RetrievalConfig(k=20, fetch_k=60))
+        for gen in generators:
+            for budget in budgets:
+                s = settings.with_(context_tokens=budget, answer_k=20)
+                with PeakRSS() as rss:
+                    qa = NewsQA(s, search, encoder, gen)
+                    first, total, ptoks = [], [], []
+                    for q in questions:
+                        answer = None
+                        for piece in qa.stream(q):
+                            if isinstance(piece, Answer):
+                                answer = piece
+                        assert answer is not None
+                        first.append(answer.timings["first_token_s"])
+                        total.append(answer.timings["total_s"])
+                        ptoks.append(answer.prompt_tokens)
+                row = {
+                    "generator": gen,
+                    "context_budget": budget,
+                    "questions": len(questions),
+                    "prompt_tokens_avg": round(float(np.mean(ptoks))),
+                    "first_token_s_p50": round(float(np.median(first)), 2),
+                    "total_s_p50": round(float(np.median(total)), 2),
+                    "total_s_max": round(max(total), 2),
+                    "peak_rss_mb": round(rss.peak / 2**20),
+                }
+                log(str(row))
+                rows.append(row)
+    return rows

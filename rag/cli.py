@@ -544,6 +544,54 @@ def bench_scale(
         out_file.write_text(json.dumps(result, indent=2))
 
 
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind (default loopback only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 7860,
+    auth: Annotated[str | None, typer.Option(help="user:password (or NEWSRAG_AUTH).", envvar="NEWSRAG_AUTH")] = None,
+    generator: Annotated[str | None, typer.Option("--generator", "-g", help="Default generator in the UI.")] = None,
+) -> None:
+    """Start the Gradio chat on an index (binds 127.0.0.1 unless told otherwise)."""
+    from rag.ui import launch
+
+    settings = settings_for(index, generator=generator)
+    err.print(f"newsrag chat on http://{host}:{port} (index {settings.index_path})", highlight=False)
+    launch(settings, host=host, port=port, auth=auth)
+
+
+@bench_app.command("answer")
+def bench_answer(
+    index: IndexOpt = None,
+    generators: Annotated[str, typer.Option(help="Comma-separated generators.")] = "evidence,local",
+    budgets: Annotated[str, typer.Option(help="Context budgets in cl100k tokens.")] = "1000,2000",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Time to first token, total time and peak memory per generator at 1k and 2k tokens of context."""
+    from rag.bench import run_answer_benchmark
+
+    questions = [
+        "Wer hat wem Unterstützung zugesagt?",
+        "Wie viele nordkoreanische Soldaten sind laut den USA bereits in die Region Kursk verlegt worden?",
+        "Who pledged support to whom?",
+    ]
+    rows = run_answer_benchmark(
+        settings_for(index),
+        questions,
+        [g for g in generators.split(",") if g],
+        [int(b) for b in budgets.split(",")],
+        log=lambda s: err.print(s, highlight=False),
+    )
+    table = Table(title="answer benchmark")
+    for c in rows[0]:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    out.print(table)
+    if out_file:
+        out_file.write_text(json.dumps(rows, indent=2))
+
+
 def main() -> None:
     try:
         app()

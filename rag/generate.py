@@ -26,6 +26,7 @@ from rag.language import refusal_text
 from rag.lexical import analyze
 from rag.retrieval import Passage
 from rag.sentences import sentence_spans
+from rag.verify import numbers
 
 GENERATORS = ("local", "endpoint", "evidence")
 
@@ -183,8 +184,12 @@ class EvidenceAnswerer:
         )
         sims = docs @ q
         q_terms = set(analyze(question, language))
+        q_numbers = numbers(question)
         scored = []
         for (n, text), sim in zip(items, sims, strict=True):
+            p = passages[n - 1]
+            if q_numbers - numbers(p.headline + " " + p.text):
+                continue  # a year or figure the question asks about is not in this source at all
             terms = set(analyze(text, passages[n - 1].language))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             scored.append((float(sim) + 0.3 * overlap, n, text))
