@@ -423,6 +423,85 @@ def eval_retrieval(
     out.print(table)
 
 
+@eval_app.command("answers")
+def eval_answers(
+    squad: Annotated[Path | None, typer.Option("--squad", help="SQuAD-format JSON: indexes every paragraph.")] = None,
+    questions: Annotated[Path | None, typer.Option("--questions", help="Your gold set (JSON Lines).")] = None,
+    index: IndexOpt = None,
+    generator: Annotated[str | None, typer.Option("--generator", "-g", help="local, endpoint or evidence.")] = None,
+    model: ModelOpt = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    negatives: Annotated[int, typer.Option(help="With --squad: K questions whose paragraph is removed.")] = 0,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Passages given to the generator.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="metrics.json, per_question.csv, report.*")] = None,
+    floors: Annotated[Path | None, typer.Option(help="JSON of minimum metric values: exit 1 if any is missed.")] = None,
+) -> None:
+    """Answer quality: EM/F1, answer contained, citation precision/recall, faithfulness, refusals, latency."""
+    from rag.eval_answers import load_questions, run_answer_eval, squad_task
+
+    if (squad is None) == (questions is None):
+        raise NewsragError("give exactly one of --squad FILE or --questions FILE.jsonl")
+    settings = settings_for(index, model, generator=generator, answer_k=k)
+    gen = settings.generator
+    log = lambda s: err.print(s, highlight=False)  # noqa: E731
+    if squad is not None:
+        docs, qs = squad_task(squad, negatives)
+        n_neg = sum(1 for q in qs if not q.answerable)
+        if limit and n_neg:  # keep the negatives when limiting
+            pos = [q for q in qs if q.answerable][: max(0, limit - n_neg)]
+            qs, limit = pos + [q for q in qs if not q.answerable], None
+        result = run_answer_eval(
+            qs, settings, gen, docs=docs, limit=limit, out_dir=out_dir, dataset=squad.name, log=log
+        )
+    else:
+        assert questions is not None
+        result = run_answer_eval(
+            load_questions(questions), settings, gen, limit=limit, out_dir=out_dir, dataset=questions.name, log=log
+        )
+    m = result["extra"]
+    table = Table(title=f"answers ({gen}): {m['n']} questions")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in m.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    if floors is not None:
+        wanted = json.loads(floors.read_text())
+        missed = [
+            f"{key} {m.get(key, 0):.4f} < floor {v}"
+            for key, v in wanted.items()
+            if not key.endswith("_max") and m.get(key, 0) < v
+        ]
+        missed += [
+            f"{key[:-4]} {m.get(key[:-4], 0):.4f} > ceiling {v}"
+            for key, v in wanted.items()
+            if key.endswith("_max") and m.get(key[:-4], 0) > v
+        ]
+        if missed:
+            err.print("[red]regression:[/red] " + "; ".join(missed), highlight=False)
+            raise typer.Exit(1)
+        err.print(f"all {len(wanted)} floors met ({floors})", highlight=False)
+
+
+@eval_app.command("compare")
+def eval_compare(run_a: Path, run_b: Path) -> None:
+    """Differences between two `rag eval answers --out` runs, question by question where the verdict changed."""
+    from rag.eval_answers import compare_runs
+
+    deltas, changed = compare_runs(run_a, run_b)
+    table = Table(title=f"{run_a} → {run_b}")
+    for c in ("metric", "A", "B", "Δ"):
+        table.add_column(c, justify="right")
+    for key, a, b in deltas:
+        table.add_row(key, f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}")
+    out.print(table)
+    for ch in changed:
+        out.print(
+            f"[bold]{ch['id']}[/bold] {ch['question']}: {ch['before']} → {ch['after']}", highlight=False, soft_wrap=True
+        )
+    out.print(f"{len(changed)} question(s) changed verdict")
+
+
 @models_app.command("fetch")
 def models_fetch(
     names: Annotated[list[str] | None, typer.Argument(help="Models to fetch (default: all).")] = None,
@@ -558,6 +637,52 @@ def serve(
     settings = settings_for(index, generator=generator)
     err.print(f"newsrag chat on http://{host}:{port} (index {settings.index_path})", highlight=False)
     launch(settings, host=host, port=port, auth=auth)
+
+
+@bench_app.command("load")
+def bench_load(
+    index: IndexOpt = None,
+    clients: Annotated[int, typer.Option(help="Concurrent gradio_client sessions.")] = 20,
+    per_client: Annotated[int, typer.Option(help="Questions per session.")] = 5,
+    url: Annotated[str | None, typer.Option(help="A running app; by default one is started on 127.0.0.1.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = None,
+) -> None:
+    """Concurrent sessions against the chat API in evidence-only mode: every request answered? p50/p95."""
+    import socket
+
+    from rag.bench import run_load_benchmark
+    from rag.ui import ChatBackend, build_app
+
+    questions = [
+        "Wer hat wem Unterstützung zugesagt?",
+        "Wie viele nordkoreanische Soldaten sind laut den USA bereits in die Region Kursk verlegt worden?",
+        "Who pledged support to whom?",
+        "Wer hat die Fußball-Weltmeisterschaft 2030 gewonnen?",
+        "Was fordert die Gewerkschaft GPA-djp?",
+    ]
+    app = None
+    if url is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        app = build_app(ChatBackend(settings_for(index)))
+        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        url = f"http://127.0.0.1:{port}/"
+    try:
+        figures = run_load_benchmark(
+            url, questions, clients=clients, per_client=per_client, log=lambda s: err.print(s, highlight=False)
+        )
+    finally:
+        if app is not None:
+            app.close()
+    table = Table(title="load benchmark (evidence-only)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    out.print(table)
+    if out_file:
+        out_file.write_text(json.dumps(figures, indent=2))
 
 
 @bench_app.command("answer")

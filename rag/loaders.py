@@ -203,8 +203,9 @@ def parse_wire_story(text: str, source: str, article_id: str | None = None) -> A
     body = "\n".join(rest).strip("\n")
     if not body and headline:
         body, headline = headline, ""
+    # The id survives moving the folder and editing the body (so an edit replaces the old chunks).
     return Article(
-        id=article_id or stable_id("file", str(Path(source).resolve())),
+        id=article_id or stable_id("file", Path(source).name, headline),
         headline=headline,
         body=body,
         byline=byline,
