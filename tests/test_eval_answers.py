@@ -1,0 +1,128 @@
+"""Answer-evaluation metrics against hand-computed cases, and the report files of a real small run."""
+
+import csv
+import json
+
+import pytest
+
+from rag.errors import NewsragError
+from rag.eval_answers import (
+    GoldQuestion,
+    compare_runs,
+    contained,
+    exact_match,
+    load_questions,
+    normalize_answer,
+    run_answer_eval,
+    squad_task,
+    token_f1,
+)
+
+
+def test_normalisation_handles_german_numbers_quotes_and_articles():
+    assert normalize_answer("Die 8.000 Soldaten [1].") == "8000 soldaten"
+    assert normalize_answer("„Sieg“") == normalize_answer('"Sieg"') == "sieg"
+    assert normalize_answer("3,5 Prozent") == "3.5 prozent"
+    assert normalize_answer("The U.S.") == "u s"
+
+
+def test_exact_match_f1_contained_hand_computed():
+    assert exact_match("8.000", ["8000"]) == 1.0
+    assert exact_match("etwa 8000", ["8000"]) == 0.0
+    # prediction "rund 8000 soldaten" vs gold "8000 soldaten": precision 2/3, recall 1 -> F1 0.8
+    assert token_f1("Rund 8000 Soldaten", ["8.000 Soldaten"]) == pytest.approx(0.8)
+    assert token_f1("", ["8000"]) == 0.0 and token_f1("anything", []) == 0.0
+    assert contained("Es waren 8.000 Soldaten [1].", ["8000"]) == 1.0
+    assert contained("Es waren 18000 Soldaten.", ["8000"]) == 0.0  # whole tokens only
+    assert contained("Keine Angaben.", []) == 0.0
+
+
+def test_gold_file_validation(tmp_path):
+    p = tmp_path / "gold.jsonl"
+    p.write_text(
+        '{"id": "a", "question": "Wer?", "answers": ["X"], "article_ids": null, "extra": 1}\n'
+        '{"question": "Was?", "answers": []}\n',
+        encoding="utf-8",
+    )
+    qs = load_questions(p)
+    assert [q.id for q in qs] == ["a", "q2"] and qs[0].article_ids == [] and not qs[1].answerable
+    p.write_text('{"question": "Wer?", "answers": "X"}\n', encoding="utf-8")
+    with pytest.raises(NewsragError, match="line 1"):
+        load_questions(p)
+
+
+SQUAD = {
+    "data": [
+        {
+            "title": "Städte",
+            "paragraphs": [
+                {
+                    "context": "Wien ist die Hauptstadt Österreichs. Die Stadt hat etwa 2.000.000 Einwohner.",
+                    "qas": [
+                        {"id": "q1", "question": "Wie viele Einwohner hat Wien?", "answers": [{"text": "2.000.000"}]}
+                    ],
+                },
+                {
+                    "context": "Graz liegt an der Mur. Der Schloßberg ist das Wahrzeichen von Graz.",
+                    "qas": [
+                        {
+                            "id": "q2",
+                            "question": "Was ist das Wahrzeichen von Graz?",
+                            "answers": [{"text": "Schloßberg"}],
+                        }
+                    ],
+                },
+                {
+                    "context": "Linz liegt an der Donau und ist bekannt für die Ars Electronica.",
+                    "qas": [
+                        {"id": "q3", "question": "Wofür ist Linz bekannt?", "answers": [{"text": "Ars Electronica"}]}
+                    ],
+                },
+            ],
+        }
+    ]
+}
+
+
+def test_real_small_run_writes_reports_and_compare(tmp_path, settings):
+    path = tmp_path / "mini.de.json"
+    path.write_text(json.dumps(SQUAD), encoding="utf-8")
+    docs, qs = squad_task(path, negatives=1)
+    assert len(docs) == 2 and sum(not q.answerable for q in qs) == 1
+    s = settings.with_(generator="evidence", answer_k=3)
+    out_a = tmp_path / "a"
+    res = run_answer_eval(qs, s, "evidence", docs=docs, out_dir=out_a, dataset="mini", log=lambda _: None)
+    m = json.loads((out_a / "metrics.json").read_text())
+    assert list(m) == [
+        "em",
+        "f1",
+        "answer_contained",
+        "citation_precision",
+        "citation_recall",
+        "faithfulness",
+        "refusal_accuracy",
+        "false_refusal_rate",
+        "p50_s",
+        "p95_s",
+        "n",
+    ]
+    assert m["n"] == 3 and m == res["metrics"]
+    rows = list(csv.DictReader((out_a / "per_question.csv").open(encoding="utf-8")))
+    assert len(rows) == 3 and {"question", "gold", "answer", "citations", "f1"} <= set(rows[0])
+    html = (out_a / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3 and "embed_weights_hash" in html
+    assert "![Metrics](metrics.png)" in (out_a / "report.md").read_text()
+    # a second run with a stricter refusal threshold changes verdicts; compare shows them
+    out_b = tmp_path / "b"
+    run_answer_eval(
+        [GoldQuestion("q1", "Wie viele Einwohner hat Wien?", ["2.000.000"], [])],
+        s,
+        "evidence",
+        docs=docs,
+        out_dir=out_b,
+        dataset="mini",
+        log=lambda _: None,
+    )
+    deltas, changed = compare_runs(out_a, out_b)
+    assert [d[0] for d in deltas][:2] == ["em", "f1"]
+    assert all(c["id"] == "q1" for c in changed)
