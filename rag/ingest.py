@@ -188,8 +188,9 @@ def ingest_articles(
         embed_task = progress.add_task("embedding", total=len(need)) if progress else None
         t_embed = time.perf_counter()
         vectors: dict[str, np.ndarray] = dict(reuse)
-        hashes = list(need)
-        step = max(1, settings.embed_batch_size) * 4
+        # Longest first and in large groups, so each encoder batch holds texts of similar length (less padding).
+        hashes = sorted(need, key=lambda h: -len(need[h]))
+        step = max(1, settings.embed_batch_size) * 16
         for i in range(0, len(hashes), step):
             part = hashes[i : i + step]
             vecs = encoder.encode_documents([need[h] for h in part])

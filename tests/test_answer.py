@@ -43,9 +43,11 @@ pytestmark = [pytest.mark.slow, needs_shared, gemma]
 
 
 @pytest.fixture(scope="session")
-def news_settings(tmp_path_factory) -> Settings:
-    cache = Path(os.environ.get("NEWSRAG_EMBED_CACHE") or Settings().cache_dir / "embed-cache.sqlite")
-    s = Settings(indexes_dir=tmp_path_factory.mktemp("idx"), index="news", embed_cache=cache)
+def news_settings() -> Settings:
+    # Kept under the cache folder: ingest is incremental, so a later run re-reads and skips in seconds.
+    base = Settings()
+    cache = Path(os.environ.get("NEWSRAG_EMBED_CACHE") or base.cache_dir / "embed-cache.sqlite")
+    s = Settings(indexes_dir=base.cache_dir / "test-indexes", index="seed-gnad10k", embed_cache=cache)
     encoder = load_embedder(s)
     report = ingest_paths([SEED, GNAD], s, encoder)
     assert report.total_articles == 1029
