@@ -70,6 +70,11 @@ class Settings(BaseSettings):
             raise ValueError(f"index name {v!r} must be 1-64 letters, digits, '.', '_' or '-'")
         return v
 
+    @field_validator("embed_cache", "models_dir", "endpoint_url", "endpoint_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("embed_dtype")
     @classmethod
     def _dtype(cls, v: str) -> str:
