@@ -211,8 +211,8 @@ def build_app(backend: ChatBackend, *, title: str = "newsrag") -> Any:
 
     def filters_of(since: str, until: str, outlets: list[str] | None, langs: list[str] | None) -> SearchFilters:
         return SearchFilters(
-            since=since.strip() or None,
-            until=until.strip() or None,
+            since=(since or "").strip() or None,
+            until=(until or "").strip() or None,
             outlets=tuple(outlets or ()),
             languages=tuple(langs or ()),
         )

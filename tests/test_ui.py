@@ -15,7 +15,7 @@ import pytest
 
 from rag.config import Settings
 from rag.model_fetch import is_fetched
-from rag.ui import ChatBackend, build_app, safe_name
+from rag.ui import CSS, ChatBackend, build_app, safe_name
 from tests.conftest import REPO, SEED, gnad_slice, needs_shared
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,7 +45,7 @@ def served(tmp_path_factory):
     backend._open()
     app = build_app(backend)
     port = _port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
     yield f"http://127.0.0.1:{port}/", backend, tmp
     app.close()
 
