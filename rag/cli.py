@@ -515,6 +515,14 @@ def models_fetch(
         fetch_chunked(FETCHABLE[name], Settings(), log=lambda s: err.print(s, highlight=False))
 
 
+@models_app.command("export-onnx")
+def models_export_onnx(model: ModelOpt = None) -> None:
+    """Export the embedding model to ONNX fp32 and int8 (needs sentence-transformers[onnx])."""
+    from rag.embeddings import export_onnx
+
+    export_onnx(settings_for(None, model), log=lambda s: err.print(s, highlight=False))
+
+
 @models_app.command("list")
 def models_list() -> None:
     """List the embedding models newsrag knows and whether they are installed."""

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     embed_model: str = Field("embeddinggemma-300m", description="Registry name or a local model folder.")
     embed_cache: Path | None = Field(None, description="SQLite file caching document vectors across indexes.")
     embed_batch_size: int = Field(16, ge=1, le=1024)
+    embed_backend: str = Field("torch", description="torch, onnx or onnx-int8 (see README, Encoder backends).")
     embed_dtype: str = Field("bfloat16", description="bfloat16 or float32 (CPU).")
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
 

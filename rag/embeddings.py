@@ -87,7 +87,14 @@ class SentenceEmbedder(Embeddings):
     """
 
     def __init__(
-        self, spec: ModelSpec, path: Path, *, dtype: str = "float32", batch_size: int = 16, threads: int = 0
+        self,
+        spec: ModelSpec,
+        path: Path,
+        *,
+        dtype: str = "float32",
+        batch_size: int = 16,
+        threads: int = 0,
+        backend: str = "torch",
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -100,12 +107,25 @@ class SentenceEmbedder(Embeddings):
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         kwargs: dict[str, Any] = {}
-        if dtype == "bfloat16":
-            kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
+        weights_path = path
+        if backend == "torch":
+            if dtype == "bfloat16":
+                kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
+        elif backend in ("onnx", "onnx-int8"):
+            # An ONNX export of the same weights (`rag models export-onnx`), run by onnxruntime.
+            onnx_dir = path.parent / f"{path.name}-onnx"
+            file_name = "onnx/model.onnx" if backend == "onnx" else "onnx/model_qint8_avx512_vnni.onnx"
+            if not (onnx_dir / file_name).is_file():
+                raise ModelMissingError(f"no ONNX export at {onnx_dir / file_name}: run `rag models export-onnx`")
+            kwargs = {"backend": "onnx", "model_kwargs": {"file_name": file_name}}
+            path = onnx_dir
+        else:
+            raise ModelMissingError(f"unknown encoder backend {backend!r}: use torch, onnx or onnx-int8")
         self.spec = spec
         self.path = path
         self.batch_size = batch_size
-        self.dtype = dtype
+        self.dtype = dtype if backend == "torch" else backend
+        self.backend = backend
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True, **kwargs)
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         dim = getter()
@@ -113,7 +133,8 @@ class SentenceEmbedder(Embeddings):
             raise ModelMissingError(f"{path}: model does not report an embedding dimension")
         self.dim: int = int(dim)
         self.max_seq_length: int = int(self.model.max_seq_length or 512)
-        self.weights_hash = _folder_hash(path)
+        # fp32 ONNX computes the same vectors as torch; int8 does not, so it gets its own identity
+        self.weights_hash = _folder_hash(weights_path) + ("+int8" if backend == "onnx-int8" else "")
 
     @property
     def model_id(self) -> str:
@@ -178,5 +199,29 @@ def load_embedder(settings: Settings) -> SentenceEmbedder:
     spec = resolve_spec(settings.embed_model)
     path = spec.locate(settings)
     return SentenceEmbedder(
-        spec, path, dtype=settings.embed_dtype, batch_size=settings.embed_batch_size, threads=settings.threads
+        spec,
+        path,
+        dtype=settings.embed_dtype,
+        batch_size=settings.embed_batch_size,
+        threads=settings.threads,
+        backend=settings.embed_backend,
     )
+
+
+def export_onnx(settings: Settings, log: Callable[[str], None] = print) -> Path:
+    """Export the configured model to ONNX (fp32) and a dynamically quantised int8 copy, beside the model.
+
+    Needs sentence-transformers' ONNX extra (optimum-onnx, onnxruntime), which at the time of
+    writing pins transformers 4.x: run it in a separate environment (see README, Encoder backends).
+    """
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    spec = resolve_spec(settings.embed_model)
+    src = spec.locate(settings)
+    target = src.parent / f"{src.name}-onnx"
+    model = SentenceTransformer(str(src), backend="onnx", device="cpu", model_kwargs={"export": True})
+    model.save_pretrained(str(target))
+    log(f"fp32 ONNX written to {target}")
+    export_dynamic_quantized_onnx_model(model, "avx512_vnni", str(target))
+    log(f"int8 ONNX written to {target}")
+    return target

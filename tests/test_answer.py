@@ -245,3 +245,21 @@ def test_missing_local_model_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelMissingError, match="rag models fetch"):
         make_chat_model(Settings(models_dir=tmp_path), "local")
+
+
+def test_cross_lingual_retrieval_finds_the_german_story(news):
+    _, idx, encoder = news
+    engine = HybridSearch(idx, encoder, RetrievalConfig(k=5, fetch_k=50))
+    for mode in ("dense", "hybrid"):
+        top = engine.run("Who pledged support to whom until victory?", mode=mode)
+        assert top[0].headline.startswith("Nordkorea sichert Russland"), (mode, [p.headline for p in top])
+
+
+def test_filters_on_the_news_index(news):
+    _, idx, encoder = news
+    from rag.retrieval import SearchFilters
+
+    engine = HybridSearch(idx, encoder, RetrievalConfig(k=5, fetch_k=50))
+    res = engine.run("Unterstützung für Russland", filters=SearchFilters(outlets=("Der Standard",)))
+    assert len(res) == 5 and all(p.outlet == "Der Standard" for p in res)
+    assert engine.run("Unterstützung", filters=SearchFilters(languages=("en",))) == []

@@ -114,3 +114,23 @@ def test_delete_and_stats_commands(env, tmp_path):
     assert nothing.returncode == 3
     bad = run_rag(["ingest", str(a), "--format", "xml"], env)
     assert bad.returncode == 1 and "unknown format" in bad.stderr
+
+
+def test_search_and_ask_json(env, tmp_path):
+    a = tmp_path / "a.txt"
+    a.write_text(
+        "Bridge to close\nOfficials said the Elm Street bridge will close for repairs on Monday. "
+        "The work will cost 4,500,000 dollars.\n",
+        encoding="utf-8",
+    )
+    assert run_rag(["ingest", str(a)], env).returncode == 0
+    s = run_rag(["search", "bridge repairs cost", "--json", "--k", "2"], env)
+    data = json.loads(s.stdout)
+    assert data["passages"][0]["headline"] == "Bridge to close" and data["passages"][0]["ranks"]
+    q = run_rag(["ask", "How much will the bridge repairs cost?", "--generator", "evidence", "--json"], env)
+    assert q.returncode == 0, q.stderr
+    obj = json.loads(q.stdout)  # exactly one JSON object on stdout
+    assert obj["generator"] == "evidence" and not obj["refused"] and obj["citations"][0]["n"] == 1
+    assert "4,500,000" in obj["answer"]
+    bad = run_rag(["search", "x", "--since", "yesterday"], env)
+    assert bad.returncode == 1 and "expected a date" in bad.stderr

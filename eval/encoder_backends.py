@@ -1,0 +1,50 @@
+"""Encoder backends compared: chunks/s and XQuAD-de MRR@10 (dense) for torch bf16/fp32 and ONNX fp32/int8.
+
+    rag models export-onnx          # once, in an environment with sentence-transformers[onnx]
+    python eval/encoder_backends.py ../shared/data/xquad/xquad.de.json --out eval/results/encoder_backends.json
+
+The ONNX backends need optimum-onnx + onnxruntime, which currently pin transformers 4.x; run this
+script in such an environment (see README, Encoder backends). The embedding cache is disabled so
+every backend really encodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rag.config import Settings
+from rag.embeddings import load_embedder
+from rag.eval_retrieval import evaluate_retrieval, load_squad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("squad", type=Path)
+    ap.add_argument("--backends", default="torch:bfloat16,torch:float32,onnx:float32,onnx-int8:float32")
+    ap.add_argument("--sample", type=int, default=200, help="chunk texts timed per backend")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    task = load_squad(args.squad)
+    texts = [f"title: {d.headline} | text: {d.body}" for d in task.docs][: args.sample]
+    rows = []
+    for item in args.backends.split(","):
+        backend, dtype = item.split(":")
+        s = Settings(embed_backend=backend, embed_dtype=dtype, embed_cache=None)
+        enc = load_embedder(s)
+        enc.encode_documents(texts[:8])  # warm up
+        t = time.perf_counter()
+        enc.encode_documents(texts)
+        rate = len(texts) / (time.perf_counter() - t)
+        m = evaluate_retrieval(task, s, ["dense"], log=lambda _: None)["configs"]["dense"]
+        rows.append({"backend": backend, "dtype": dtype, "paragraphs_per_s": round(rate, 2), "mrr@10": m["mrr@10"],
+                     "recall@1": m["recall@1"], "query_p50_ms": m["p50_ms"]})
+        print(json.dumps(rows[-1]), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
