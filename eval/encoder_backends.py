@@ -39,8 +39,16 @@ def main() -> None:
         enc.encode_documents(texts)
         rate = len(texts) / (time.perf_counter() - t)
         m = evaluate_retrieval(task, s, ["dense"], log=lambda _: None)["configs"]["dense"]
-        rows.append({"backend": backend, "dtype": dtype, "paragraphs_per_s": round(rate, 2), "mrr@10": m["mrr@10"],
-                     "recall@1": m["recall@1"], "query_p50_ms": m["p50_ms"]})
+        rows.append(
+            {
+                "backend": backend,
+                "dtype": dtype,
+                "paragraphs_per_s": round(rate, 2),
+                "mrr@10": m["mrr@10"],
+                "recall@1": m["recall@1"],
+                "query_p50_ms": m["p50_ms"],
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
