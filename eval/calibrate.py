@@ -1,6 +1,7 @@
 """Calibrate the evidence generator's refusal threshold on a gold set (answerable vs unanswerable).
 
-    python eval/calibrate.py eval/datasets/news_de.jsonl --index seed-gnad10k --indexes-dir ~/.cache/newsrag/test-indexes
+    python eval/calibrate.py eval/datasets/news_de.jsonl --index seed-gnad10k \
+        --indexes-dir ~/.cache/newsrag/test-indexes
 
 For every question it retrieves the passages, scores the best source sentence as the evidence
 generator does, and prints the decision accuracy (answer the answerable, refuse the rest) for a
