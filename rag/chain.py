@@ -85,7 +85,7 @@ class NewsQA:
             if chat_model is not None or self.generator == "evidence"
             else make_chat_model(settings, self.generator)
         )
-        self.evidence = EvidenceAnswerer(encoder)
+        self.evidence = EvidenceAnswerer(encoder, min_score=settings.evidence_min_score)
         self.verifier = CitationVerifier(encoder)
         self.prepare: Runnable[AskRequest, dict[str, Any]] = self._prepare_chain()
         self.generate: Runnable[dict[str, Any], str] = self._generate_chain()
@@ -99,7 +99,8 @@ class NewsQA:
             return req.question
         if self.llm is None:  # evidence mode: carry the previous question's words into a short follow-up
             prev = req.history[-1].question
-            return req.question if len(analyze(req.question, None)) >= 4 else f"{prev} {req.question}"
+            lang = detect_question_language(req.question)
+            return req.question if len(analyze(req.question, lang)) >= 4 else f"{prev} {req.question}"
         history = "\n".join(f"User: {t.question}\nAssistant: {t.answer}" for t in req.history[-3:])
         prompt = ChatPromptTemplate.from_messages([("human", CONDENSE)])
         out = (prompt | self.llm | StrOutputParser()).invoke({"history": history, "question": req.question})
