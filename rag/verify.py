@@ -139,8 +139,6 @@ class CitationVerifier:
         q_vec = vecs[len(claims)] if vecs is not None else None
         src_vecs = vecs[len(claims) + 1 :] if vecs is not None else None
         q_terms = set(analyze(question, language))
-        q_lower = question.lower()
-        q_numbers = numbers(question)
 
         checks: list[SentenceCheck] = []
         best_quote: dict[int, tuple[float, int]] = {}  # passage index -> (similarity, src index)
@@ -169,13 +167,12 @@ class CitationVerifier:
                 j = int(np.argmax(sims))
                 sim = float(sims[j])
                 text_lower = p.text.lower() + " " + p.headline.lower()
-                missing_num = sorted(numbers(claim) - numbers(p.text + " " + p.headline) - q_numbers)
+                # every number and name the sentence asserts must be in the cited source itself
+                missing_num = sorted(numbers(claim) - numbers(p.text + " " + p.headline))
                 same_lang = (p.language or language)[:2] == language[:2]
                 missing_names = []
                 if same_lang or not cfg.names_same_language_only:
-                    missing_names = [
-                        w for w in names(claim) if not _contains_name(w, text_lower) and not _contains_name(w, q_lower)
-                    ]
+                    missing_names = [w for w in names(claim) if not _contains_name(w, text_lower)]
                 lex = 0.0
                 if same_lang:
                     terms = set(analyze(claim, language))
