@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     endpoint_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     endpoint_model: str = Field("local", description="Model name sent to the endpoint.")
     endpoint_key: str | None = Field(None, description="API key for the endpoint.")
+    endpoint_extra_body: dict[str, Any] = Field(
+        default_factory=dict, description='Extra request fields, e.g. {"repeat_penalty": 1.0} for llama.cpp servers.'
+    )
     evidence_min_score: float = Field(0.32, description="Evidence generator: refuse below this score.")
     fallback_to_evidence: bool = Field(True, description="Use evidence-only when the local model is missing.")
 

@@ -151,6 +151,7 @@ def make_chat_model(settings: Settings, generator: str) -> BaseChatModel:
             max_tokens=settings.max_answer_tokens,
             timeout=120,  # type: ignore[call-arg]
             max_retries=1,
+            extra_body=settings.endpoint_extra_body or None,
         )
     raise NewsragError(f"generator {generator!r} is not an LLM generator")
 

@@ -220,7 +220,14 @@ def test_acceptance_endpoint_against_local_llama_server(news):
                 break
             except OSError:
                 time.sleep(1)
-        qa = make_qa(news, "endpoint", endpoint_url=f"http://127.0.0.1:{port}/v1", endpoint_model="qwen")
+        # llama.cpp's server applies repeat_penalty 1.1 by default; the in-process generator decodes with 1.0
+        qa = make_qa(
+            news,
+            "endpoint",
+            endpoint_url=f"http://127.0.0.1:{port}/v1",
+            endpoint_model="qwen",
+            endpoint_extra_body={"repeat_penalty": 1.0},
+        )
         check_acceptance(qa)
     finally:
         server.terminate()
