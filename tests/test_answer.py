@@ -242,7 +242,7 @@ def test_small_gguf_loads_and_streams_through_lcel():
 
     from rag.generate import make_chat_model
 
-    llm = make_chat_model(s.with_(max_answer_tokens=12), "local")
+    llm = make_chat_model(s.with_(max_answer_tokens=16), "local")
     pieces = list((llm | StrOutputParser()).stream("Say hello."))
     assert len(pieces) >= 2 and "".join(pieces).strip()
 
