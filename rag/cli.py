@@ -377,6 +377,9 @@ def eval_retrieval(
     beir: Annotated[
         Path | None, typer.Option("--beir", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/).")
     ] = None,
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="Our gold JSONL (article_ids) vs --index.")
+    ] = None,
     split: Annotated[str, typer.Option(help="BEIR qrels split.")] = "test",
     configs: Annotated[str, typer.Option(help="Comma-separated: bm25,dense,hybrid,hybrid+rerank.")] = (
         "bm25,dense,hybrid,hybrid+rerank"
@@ -392,14 +395,17 @@ def eval_retrieval(
     ] = None,
 ) -> None:
     """MRR@10, nDCG@10, Recall@1/5/10/100 and latency per configuration, at document level."""
-    from rag.eval_retrieval import evaluate_retrieval, load_beir, load_squad
+    from rag.eval_retrieval import evaluate_retrieval, load_beir, load_gold_questions, load_squad
     from rag.rerank import make_reranker
     from rag.retrieval import retrieval_config
 
-    if (squad is None) == (beir is None):
-        raise NewsragError("give exactly one of --squad FILE or --beir DIR")
+    if sum(x is not None for x in (squad, beir, questions)) != 1:
+        raise NewsragError("give exactly one of --squad FILE, --beir DIR or --questions FILE --index NAME")
     settings = settings_for(None, model)
-    task = load_squad(squad) if squad else load_beir(beir, split)  # type: ignore[arg-type]
+    if questions is not None:
+        task = load_gold_questions(questions)
+    else:
+        task = load_squad(squad) if squad else load_beir(beir, split)  # type: ignore[arg-type]
     names = [c.strip() for c in configs.split(",") if c.strip()]
     rr = reranker or (settings.reranker if settings.reranker != "none" else "fusion")
     metrics = evaluate_retrieval(

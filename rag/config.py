@@ -43,10 +43,10 @@ class Settings(BaseSettings):
     retrieval_mode: str = Field("hybrid", description="hybrid, dense or bm25.")
     retrieval_k: int = Field(8, ge=1, le=200, description="Passages returned.")
     fetch_k: int = Field(50, ge=1, le=2000, description="Candidates per component before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    rrf_k: int = Field(20, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
-    bm25_weight: float = Field(1.0, ge=0)
-    reranker: str = Field("none", description="none, fusion, sentence, or a CrossEncoder folder.")
+    bm25_weight: float = Field(0.3, ge=0)
+    reranker: str = Field("fusion", description="none, fusion, sentence, or a CrossEncoder folder.")
     rerank_top: int = Field(20, ge=1, le=500)
 
     generator: str = Field("local", description="local, endpoint or evidence.")

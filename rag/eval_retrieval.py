@@ -113,6 +113,16 @@ def load_beir(folder: Path, split: str = "test", language: str | None = None) ->
     return RetrievalTask(folder.name, docs, queries, qrels)
 
 
+def load_gold_questions(path: Path) -> RetrievalTask:
+    """A gold set of ours (JSON Lines with article_ids) against an existing index: no documents to build."""
+    from rag.eval_answers import load_questions
+
+    qs = [q for q in load_questions(path) if q.article_ids]
+    return RetrievalTask(
+        path.name, [], [(q.id, q.question) for q in qs], {q.id: dict.fromkeys(q.article_ids, 1) for q in qs}
+    )
+
+
 def doc_ranking(chunk_ranking: Sequence[int], chunk_doc: dict[int, str]) -> list[str]:
     """Documents in the order of their best chunk."""
     seen: dict[str, None] = {}
@@ -168,11 +178,14 @@ def evaluate_retrieval(
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
         s = settings.with_(index=index_name) if index_name else settings.with_(indexes_dir=Path(tmp), index="eval")
         t0 = time.perf_counter()
-        report = ingest_articles(task.docs, s, encoder)
-        log(
-            f"indexed {len(task.docs)} documents into {s.index_path} in {time.perf_counter() - t0:.0f} s: "
-            + report.summary()
-        )
+        if not task.docs and not index_name:
+            raise NewsragError("a gold set without documents needs --index (an existing index)")
+        report = ingest_articles(task.docs, s, encoder) if task.docs else None
+        if report is not None:
+            log(
+                f"indexed {len(task.docs)} documents into {s.index_path} in {time.perf_counter() - t0:.0f} s: "
+                + report.summary()
+            )
         queries = task.queries[:limit] if limit else task.queries
         with NewsIndex.open(s.index_path, model_info(encoder)) as idx:
             chunk_doc = dict(idx.db.execute("SELECT id, article_id FROM chunks"))

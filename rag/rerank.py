@@ -41,7 +41,7 @@ class ScoreFusionReranker:
 
     name = "fusion"
 
-    def __init__(self, alpha: float = 0.6) -> None:
+    def __init__(self, alpha: float = 0.8) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be within [0, 1]")
         self.alpha = alpha

@@ -255,8 +255,8 @@ class Reranker(Protocol):
 class RetrievalConfig:
     k: int = 8
     fetch_k: int = 50  # candidates per component before fusion
-    rrf_k: int = 60
-    weights: tuple[tuple[str, float], ...] = (("dense", 1.0), ("bm25", 1.0))
+    rrf_k: int = 20
+    weights: tuple[tuple[str, float], ...] = (("dense", 1.0), ("bm25", 0.3))
     mode: str = "hybrid"  # hybrid, dense, bm25
     rerank_top: int = 20
 
