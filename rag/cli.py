@@ -597,6 +597,7 @@ def bench_scale(
     sizes: Annotated[str, typer.Option(help="Comma-separated vector counts for the ANN part.")] = "100000,1000000",
     kinds: Annotated[str, typer.Option(help="FAISS kinds to compare.")] = "flat,hnsw,ivfsq8,ivfpq",
     hybrid_chunks: Annotated[int, typer.Option(help="Chunks in the hybrid-latency index (0 skips it).")] = 100_000,
+    hybrid_kinds: Annotated[str, typer.Option(help="FAISS kinds for the hybrid-latency index.")] = "flat",
     texts: Annotated[Path | None, typer.Option(help="Articles whose sentences fill the hybrid index.")] = None,
     squad: Annotated[Path | None, typer.Option(help="SQuAD-format file whose questions are the queries.")] = None,
     skip: Annotated[str, typer.Option(help="size:kind pairs to skip, e.g. 1000000:hnsw.")] = "1000000:hnsw",
@@ -625,7 +626,9 @@ def bench_scale(
             for p in art["paragraphs"]
             for qa in p["qas"]
         ][:100]
-        result["hybrid"] = run_hybrid_scale_benchmark(settings_for(), sents, qs, n_chunks=hybrid_chunks, log=log)
+        result["hybrid"] = run_hybrid_scale_benchmark(
+            settings_for(), sents, qs, n_chunks=hybrid_chunks, kinds=hybrid_kinds.split(","), log=log
+        )
     for part, items in result.items():
         table = Table(title=f"scale: {part}")
         for c in items[0]:
