@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     llm_ctx: int = Field(4096, ge=512)
     max_answer_tokens: int = Field(256, ge=16)
     context_tokens: int = Field(1500, ge=100, description="Budget for the numbered sources, cl100k tokens.")
-    answer_k: int = Field(5, ge=1, le=50, description="Passages given to the generator.")
+    answer_k: int = Field(4, ge=1, le=50, description="Passages given to the generator.")
     endpoint_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     endpoint_model: str = Field("local", description="Model name sent to the endpoint.")
     endpoint_key: str | None = Field(None, description="API key for the endpoint.")

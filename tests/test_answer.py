@@ -24,7 +24,8 @@ from rag.index import NewsIndex
 from rag.ingest import ingest_paths, model_info
 from rag.model_fetch import is_fetched
 from rag.records import Article
-from rag.retrieval import HybridSearch, RetrievalConfig
+from rag.rerank import make_reranker
+from rag.retrieval import HybridSearch, RetrievalConfig, retrieval_config
 from rag.verify import numbers
 from tests.conftest import GNAD, SEED, needs_shared
 
@@ -64,8 +65,10 @@ def news(news_settings):
 
 def make_qa(news, generator: str, **kw) -> NewsQA:
     settings, idx, encoder = news
-    search = HybridSearch(idx, encoder, RetrievalConfig(k=5, fetch_k=50))
-    return NewsQA(settings.with_(**kw) if kw else settings, search, encoder, generator)
+    settings = settings.with_(**kw) if kw else settings
+    # the defaults a user gets: hybrid retrieval with the score-fusion second stage
+    search = HybridSearch(idx, encoder, retrieval_config(settings), make_reranker(settings.reranker, encoder))
+    return NewsQA(settings, search, encoder, generator)
 
 
 def check_acceptance(qa: NewsQA) -> dict[str, object]:
