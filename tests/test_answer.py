@@ -76,7 +76,9 @@ def check_acceptance(qa: NewsQA) -> dict[str, object]:
     a = qa.ask(QUESTIONS["support_de"])
     seen["support_de"] = a.answer
     assert not a.refused, a
-    assert any(w in a.answer for w in ("Nordkorea", "Choe", "Pjöngjang")) and "Russ" in a.answer + a.raw_answer, a
+    # who: North Korea (its foreign minister, its capital); to whom: Russia (or its capital)
+    assert any(w in a.answer for w in ("Nordkorea", "Choe", "Pjöngjang")), a
+    assert any(w in a.answer for w in ("Russ", "Moskau")), a
     assert any(SEED_QUOTE in c.passage for c in a.citations), a.citations
     assert a.language == "de"
 
