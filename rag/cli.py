@@ -78,6 +78,26 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def print_figures(title: str, figures: dict[str, Any]) -> None:
+    """A two-column figure/value table (benchmarks)."""
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:.2f}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    """One column per key of the (uniform) rows (benchmarks)."""
+    table = Table(title=title)
+    for c in rows[0]:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    out.print(table)
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
@@ -582,12 +602,7 @@ def bench_ingest(
     figures = run_ingest_benchmark(
         paths, settings, format=format, limit=limit, log=lambda s: err.print(s, highlight=False)
     )
-    table = Table(title="ingest benchmark")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for k, v in figures.items():
-        table.add_row(k, f"{v:.2f}" if isinstance(v, float) else str(v))
-    out.print(table)
+    print_figures("ingest benchmark", figures)
     if json_out:
         json_out.write_text(json.dumps(figures, indent=2))
 
@@ -630,12 +645,7 @@ def bench_scale(
             settings_for(), sents, qs, n_chunks=hybrid_chunks, kinds=hybrid_kinds.split(","), log=log
         )
     for part, items in result.items():
-        table = Table(title=f"scale: {part}")
-        for c in items[0]:
-            table.add_column(c, justify="right")
-        for r in items:
-            table.add_row(*[str(v) for v in r.values()])
-        out.print(table)
+        print_rows(f"scale: {part}", items)
     if out_file:
         out_file.write_text(json.dumps(result, indent=2))
 
@@ -692,12 +702,7 @@ def bench_load(
     finally:
         if app is not None:
             app.close()
-    table = Table(title="load benchmark (evidence-only)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    print_figures("load benchmark (evidence-only)", figures)
     if out_file:
         out_file.write_text(json.dumps(figures, indent=2))
 
@@ -724,12 +729,7 @@ def bench_answer(
         [int(b) for b in budgets.split(",")],
         log=lambda s: err.print(s, highlight=False),
     )
-    table = Table(title="answer benchmark")
-    for c in rows[0]:
-        table.add_column(c, justify="right")
-    for r in rows:
-        table.add_row(*[str(v) for v in r.values()])
-    out.print(table)
+    print_rows("answer benchmark", rows)
     if out_file:
         out_file.write_text(json.dumps(rows, indent=2))
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import NewsragError
+from rag.eval_retrieval import percentile
 from rag.records import Answer, Article
 from rag.verify import CITE, normalize_number
 
@@ -164,12 +165,6 @@ def squad_task(
             negs.append(GoldQuestion(f"neg-{q.id}", q.question, [], [], None))
     kept = [q for q in questions if not set(q.article_ids) & removed]
     return docs, kept + negs
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    from rag.eval_retrieval import percentile as pct
-
-    return pct(values, q)
 
 
 def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
