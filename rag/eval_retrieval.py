@@ -20,10 +20,10 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import NewsragError
-from rag.index import NewsIndex
 from rag.ingest import ingest_articles, model_info
 from rag.records import Article
 from rag.retrieval import HybridSearch, Reranker, RetrievalConfig
+from rag.store import open_store
 
 ALL_CONFIGS = ("bm25", "dense", "hybrid", "hybrid+rerank")
 CUTOFFS = (1, 5, 10, 100)
@@ -187,8 +187,8 @@ def evaluate_retrieval(
                 + report.summary()
             )
         queries = task.queries[:limit] if limit else task.queries
-        with NewsIndex.open(s.index_path, model_info(encoder)) as idx:
-            chunk_doc = dict(idx.db.execute("SELECT id, article_id FROM chunks"))
+        with open_store(s, model_info(encoder)) as idx:
+            chunk_doc = idx.chunk_articles()
             reranker = reranker_factory(encoder) if reranker_factory and "hybrid+rerank" in configs else None
             search = HybridSearch(idx, encoder, retrieval or RetrievalConfig(), reranker)
             fetch = max(300, search.config.fetch_k)

@@ -162,10 +162,11 @@ class EvidenceAnswerer:
     Each sentence of the retrieved passages is scored by half its own embedding similarity to the
     question, half its passage's, plus 0.3 × the share of the question's content words it contains
     (overlap at sentence level); a source lacking a number the question asks about is skipped.
-    Below ``min_score`` the answer is a refusal. The default 0.32 comes from `eval/calibrate.py` on
+    Below ``min_score`` the answer is a refusal. The threshold is per embedding model
+    (``ModelSpec.evidence_min_score``): EmbeddingGemma's 0.32 comes from `eval/calibrate.py` on
     news_de: it answers 98.8 % of the answerable questions (vague ones like "Who pledged support to
     whom?" score only 0.35) but refuses only 43 % of the unanswerable ones; 0.70 would refuse 71 %
-    and answer 94 % (NEWSRAG_EVIDENCE_MIN_SCORE).
+    and answer 94 % (NEWSRAG_EVIDENCE_MIN_SCORE overrides it).
     """
 
     def __init__(self, encoder: Any, min_score: float = 0.32, max_sentences: int = 2) -> None:

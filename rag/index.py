@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
@@ -36,6 +36,9 @@ from rag.ann import build_ann, master_arrays, prepare_for_search, resolve_kind
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
 from rag.lexical import ANALYZER_VERSION, LexicalIndex, analyze
 from rag.records import Article, Chunk
+
+if TYPE_CHECKING:
+    from rag.retrieval import CandidateSource, QueryEncoder, SearchFilters
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -178,7 +181,9 @@ def current_generation(path: Path) -> Path | None:
     return gen
 
 
-def check_compatible(manifest: Manifest, model: ModelInfo, where: Path, chunker: dict[str, Any] | None = None) -> None:
+def check_compatible(
+    manifest: Manifest, model: ModelInfo, where: Path | str, chunker: dict[str, Any] | None = None
+) -> None:
     """Refuse to mix vectors of different models, dimensions or chunkers in one index."""
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -298,6 +303,28 @@ class NewsIndex:
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ? ORDER BY seq", (article_id,))]
         return self.chunks(ids)
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM articles ORDER BY id")]
+
+    def chunk_articles(self) -> dict[int, str]:
+        """Chunk id -> article id, for every chunk."""
+        return dict(self.db.execute("SELECT id, article_id FROM chunks"))
+
+    def chunk_texts(self) -> list[tuple[str, str]]:
+        """(chunk text, article headline) for every chunk."""
+        sql = "SELECT c.text, a.headline FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+        return [(r[0], r[1]) for r in self.db.execute(sql)]
+
+    def candidate_sources(self, encoder: QueryEncoder) -> dict[str, CandidateSource]:
+        """The first-stage components over this index: FAISS and bm25s."""
+        from rag.retrieval import DenseSource, LexicalSource
+
+        return {"dense": DenseSource(self, encoder), "bm25": LexicalSource(self)}
+
+    def restriction(self, filters: SearchFilters) -> np.ndarray:
+        """What the candidate sources get for active filters: the allowed chunk ids."""
+        return filters.allowed_ids(self)
 
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact inner-product search: (scores, chunk ids), -1 where fewer than k exist."""
@@ -446,6 +473,13 @@ class IndexWriter:
         if self.vectors is None:
             raise NewsragError("index writer is not open")
         return self.vectors
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks) in the working copy."""
+        return (
+            self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
+            self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+        )
 
     def content_hashes(self, ids: Iterable[str]) -> dict[str, str]:
         out: dict[str, str] = {}

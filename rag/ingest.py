@@ -19,9 +19,10 @@ from rag.chunking import Chunker, ChunkerConfig
 from rag.config import Settings
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputProblem
-from rag.index import IndexWriter, ModelInfo
+from rag.index import ModelInfo
 from rag.loaders import LoadOptions, load_paths
 from rag.records import Article, Chunk
+from rag.store import open_writer
 
 
 class DocumentEncoder(Protocol):
@@ -139,9 +140,7 @@ def ingest_articles(
         if progress and read_task is not None:
             progress.advance(read_task)
 
-    with IndexWriter(
-        settings.index_path, model_info(encoder), chunker_fingerprint(settings), settings.faiss_index
-    ) as writer:
+    with open_writer(settings, model_info(encoder), chunker_fingerprint(settings)) as writer:
         stored = writer.content_hashes(batch)
         todo: list[Article] = []
         for art in batch.values():
@@ -190,7 +189,8 @@ def ingest_articles(
         vectors: dict[str, np.ndarray] = dict(reuse)
         # Longest first and in large groups, so each encoder batch holds texts of similar length (less padding).
         hashes = sorted(need, key=lambda h: -len(need[h]))
-        step = max(1, settings.embed_batch_size) * 16
+        # An encoder may ask for larger groups (a Ray encoder takes all texts in one call: one actor pool).
+        step = getattr(encoder, "ingest_group_size", 0) or max(1, settings.embed_batch_size) * 16
         for i in range(0, len(hashes), step):
             part = hashes[i : i + step]
             vecs = encoder.encode_documents([need[h] for h in part])
@@ -215,8 +215,7 @@ def ingest_articles(
             report.generation = manifest.generation
             report.total_articles, report.total_chunks = manifest.articles, manifest.chunks
         else:
-            report.total_articles = writer._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-            report.total_chunks = writer._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            report.total_articles, report.total_chunks = writer.counts()
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -238,7 +237,7 @@ def delete_from_index(
     settings: Settings, encoder_info: ModelInfo, *, ids: Sequence[str] = (), sources: Sequence[str] = ()
 ) -> tuple[int, int]:
     """Delete articles by id or by source file/folder; returns (articles, chunks) removed."""
-    with IndexWriter(settings.index_path, encoder_info, chunker_fingerprint(settings), settings.faiss_index) as writer:
+    with open_writer(settings, encoder_info, chunker_fingerprint(settings)) as writer:
         targets = list(writer.existing_article_ids(ids))
         for s in sources:
             targets += writer.article_ids_by_source(str(Path(s).resolve()) if Path(s).exists() else s)

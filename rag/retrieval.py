@@ -25,6 +25,7 @@ from pydantic import ConfigDict
 from rag.ann import filtered_params
 from rag.index import NewsIndex, StoredChunk
 from rag.sentences import sentence_spans
+from rag.store import NewsStore
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,15 @@ class QueryEncoder(Protocol):
 
 
 class CandidateSource(Protocol):
-    """One first-stage component: ranked (chunk id, score) pairs among the allowed ids."""
+    """One first-stage component: ranked (chunk id, score) pairs among the allowed ids.
+
+    ``allowed`` is what the store's ``restriction(filters)`` returned (None: no filter): an array of
+    chunk ids for the FAISS index, a boolean filter expression for Milvus.
+    """
 
     name: str
 
-    def candidates(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]: ...
+    def candidates(self, query: str, k: int, allowed: Any) -> list[tuple[int, float]]: ...
 
 
 class DenseSource:
@@ -227,7 +232,7 @@ def collapse(passages: Sequence[Passage], k: int) -> list[Passage]:
     return kept
 
 
-def sentence_window(index: NewsIndex, passage: Passage, before: int = 1, after: int = 1) -> Passage:
+def sentence_window(index: NewsStore, passage: Passage, before: int = 1, after: int = 1) -> Passage:
     """The passage grown by whole neighbouring sentences of its article, offsets still exact."""
     art = index.article(passage.article_id)
     if art is None:
@@ -272,14 +277,14 @@ class HybridSearch:
 
     def __init__(
         self,
-        index: NewsIndex,
+        index: NewsStore,
         encoder: QueryEncoder,
         config: RetrievalConfig | None = None,
         reranker: Reranker | None = None,
     ) -> None:
         self.index = index
         self.config = config or RetrievalConfig()
-        self.sources: dict[str, CandidateSource] = {"dense": DenseSource(index, encoder), "bm25": LexicalSource(index)}
+        self.sources: dict[str, CandidateSource] = index.candidate_sources(encoder)
         self.reranker = reranker
         self.last_timings: dict[str, float] = {}
 
@@ -288,7 +293,7 @@ class HybridSearch:
     ) -> list[tuple[int, float, dict[str, int], dict[str, float]]]:
         """Fused first-stage ranking of chunk ids (before reranking and collapsing)."""
         mode = mode or self.config.mode
-        allowed = filters.allowed_ids(self.index) if filters and filters.active else None
+        allowed = self.index.restriction(filters) if filters and filters.active else None
         names = ["dense", "bm25"] if mode == "hybrid" else [mode]
         lists = {n: self.sources[n].candidates(query, fetch, allowed) for n in names}
         return rrf(lists, dict(self.config.weights), self.config.rrf_k)

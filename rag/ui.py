@@ -20,12 +20,12 @@ from typing import Any
 from rag.chain import NewsQA, Turn
 from rag.config import Settings
 from rag.errors import InputProblem, NewsragError
-from rag.index import NewsIndex
 from rag.ingest import ingest_paths, model_info
 from rag.loaders import CSV_EXT, JSONL_EXT, TEXT_EXT, LoadOptions
 from rag.records import Answer
 from rag.rerank import make_reranker
 from rag.retrieval import HybridSearch, SearchFilters, retrieval_config
+from rag.store import NewsStore, open_store, store_exists
 
 ALLOWED_UPLOADS = TEXT_EXT | CSV_EXT | JSONL_EXT
 CSS = """
@@ -104,15 +104,15 @@ class ChatBackend:
         self._lock = threading.RLock()
         self._gen_lock = threading.Lock()  # llama.cpp is not re-entrant
         self._qa: dict[str, NewsQA] = {}
-        self.index: NewsIndex | None = None
+        self.index: NewsStore | None = None
         self._open()
 
     def _open(self) -> None:
         with self._lock:
             old = self.index
             self.index = (
-                NewsIndex.open(self.settings.index_path, model_info(self.encoder))
-                if NewsIndex.exists(self.settings.index_path)
+                open_store(self.settings, model_info(self.encoder))
+                if store_exists(self.settings)
                 else None
             )
             self._qa = {}

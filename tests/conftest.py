@@ -39,3 +39,27 @@ def small_embedder() -> SentenceEmbedder:
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     return Settings(indexes_dir=tmp_path / "indexes", index="test", embed_model="all-minilm-l6-v2")
+
+
+def _has_milvus_lite() -> bool:
+    try:
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+STORES = [
+    "faiss",
+    pytest.param(
+        "milvus",
+        marks=pytest.mark.skipif(not _has_milvus_lite(), reason="needs pymilvus, milvus-lite: '.[scale]'"),
+    ),
+]
+
+
+@pytest.fixture(params=STORES)
+def store_settings(request, settings: Settings) -> Settings:
+    """``settings`` on each vector-store backend: local FAISS and Milvus Lite (a file in the index folder)."""
+    return settings.with_(store=request.param)

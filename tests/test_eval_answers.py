@@ -14,6 +14,7 @@ from rag.eval_answers import (
     load_questions,
     normalize_answer,
     run_answer_eval,
+    sample_questions,
     squad_task,
     token_f1,
 )
@@ -112,6 +113,8 @@ def test_real_small_run_writes_reports_and_compare(tmp_path, settings):
     html = (out_a / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and "embed_weights_hash" in html
     assert "![Metrics](metrics.png)" in (out_a / "report.md").read_text()
+    # the evidence threshold is the embedding model's own unless configured
+    assert json.loads((out_a / "run.json").read_text())["evidence_min_score"] == 0.54
     # a second run with a stricter refusal threshold changes verdicts; compare shows them
     out_b = tmp_path / "b"
     run_answer_eval(
@@ -126,3 +129,14 @@ def test_real_small_run_writes_reports_and_compare(tmp_path, settings):
     deltas, changed = compare_runs(out_a, out_b)
     assert [d[0] for d in deltas][:2] == ["em", "f1"]
     assert all(c["id"] == "q1" for c in changed)
+
+
+def test_sample_is_seeded_and_keeps_every_unanswerable_question():
+    qs = [GoldQuestion(f"a{i}", f"Frage {i}?", [str(i)], []) for i in range(50)]
+    qs += [GoldQuestion(f"n{i}", f"Unbeantwortbar {i}?", [], []) for i in range(3)]
+    one, again, other = sample_questions(qs, 10, seed=1), sample_questions(qs, 10, seed=1), sample_questions(qs, 10)
+    assert [q.id for q in one] == [q.id for q in again] and [q.id for q in one] != [q.id for q in other]
+    assert sum(q.answerable for q in one) == 10 and [q.id for q in one if not q.answerable] == ["n0", "n1", "n2"]
+    # spread over the set, not the first ten
+    assert max(int(q.id[1:]) for q in one if q.answerable) >= 10
+    assert len(sample_questions(qs, 500)) == 53

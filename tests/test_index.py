@@ -11,22 +11,27 @@ from rag.config import Settings
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
 from rag.index import IndexWriter, ModelInfo, NewsIndex
 from rag.ingest import chunker_fingerprint, delete_from_index, ingest_paths, model_info
+from rag.store import NewsStore, open_store
 from tests.conftest import SEED, gnad_slice, needs_shared
 
 
-def _open(settings, embedder=None) -> NewsIndex:
-    return NewsIndex.open(settings.index_path, model_info(embedder) if embedder else None)
+def _open(settings, embedder=None) -> NewsStore:
+    return open_store(settings, model_info(embedder) if embedder else None)
 
 
 def _snapshot(settings):
+    """Store-neutral: (article id -> content hash, chunk rows, vectors, generation)."""
     with _open(settings) as idx:
-        arts = dict(idx.db.execute("SELECT id, content_hash FROM articles"))
-        chunks = idx.db.execute('SELECT id, article_id, start, "end", text FROM chunks ORDER BY id').fetchall()
-        return arts, chunks, idx.vectors.ntotal, idx.manifest.generation
+        ids = idx.article_ids()
+        arts = {aid: idx.article(aid).content_hash for aid in ids}
+        chunks = sorted((c.id, c.article_id, c.start, c.end, c.text) for aid in ids for c in idx.article_chunks(aid))
+        n_vectors = idx.vectors.ntotal if isinstance(idx, NewsIndex) else len(idx.chunk_articles())
+        return arts, chunks, n_vectors, idx.manifest.generation
 
 
 @needs_shared
-def test_seed_and_gnad_slice_ingest_then_search(settings, small_embedder, tmp_path):
+def test_seed_and_gnad_slice_ingest_then_search(store_settings, small_embedder, tmp_path):
+    settings = store_settings
     csv = gnad_slice(tmp_path / "gnad.csv", 40)
     report = ingest_paths([SEED, csv], settings, small_embedder)
     assert report.added == 41 and not report.errors
@@ -37,7 +42,7 @@ def test_seed_and_gnad_slice_ingest_then_search(settings, small_embedder, tmp_pa
         assert st["embed_model"] == "all-minilm-l6-v2" and st["dim"] == 384
         assert st["languages"] == {"de": 41}
         # every stored chunk's offsets reproduce its text from the stored article body
-        for aid in [r[0] for r in idx.db.execute("SELECT id FROM articles")]:
+        for aid in idx.article_ids():
             art = idx.article(aid)
             for c in idx.article_chunks(aid):
                 assert art.body[c.start : c.end] == c.text
@@ -50,7 +55,8 @@ def test_seed_and_gnad_slice_ingest_then_search(settings, small_embedder, tmp_pa
 
 
 @needs_shared
-def test_reingest_is_idempotent(settings, small_embedder, tmp_path):
+def test_reingest_is_idempotent(store_settings, small_embedder, tmp_path):
+    settings = store_settings
     csv = gnad_slice(tmp_path / "gnad.csv", 15)
     ingest_paths([SEED, csv], settings, small_embedder)
     before = _snapshot(settings)
@@ -64,7 +70,8 @@ def test_reingest_is_idempotent(settings, small_embedder, tmp_path):
     assert (more.added, more.unchanged) == (5, 15)
 
 
-def test_changed_article_replaces_its_chunks(settings, small_embedder, tmp_path):
+def test_changed_article_replaces_its_chunks(store_settings, small_embedder, tmp_path):
+    settings = store_settings
     story = tmp_path / "story.txt"
     story.write_text(
         "Brücke eröffnet\nDie neue Brücke in Graz wurde am Montag eröffnet. Sie kostete 12 Millionen Euro.\n"
@@ -85,7 +92,7 @@ def test_changed_article_replaces_its_chunks(settings, small_embedder, tmp_path)
     assert gen2 == gen1 + 1 and n2 == len(chunks2)
     texts = " ".join(c[4] for c in chunks2)
     assert "15 Millionen" in texts and "12 Millionen" not in texts
-    assert not {c[0] for c in chunks1} & {c[0] for c in chunks2}  # old chunk ids are gone from FAISS too
+    assert not {c[0] for c in chunks1} & {c[0] for c in chunks2}  # old chunk ids are gone from the vectors too
 
 
 def test_unchanged_chunks_reuse_stored_vectors(settings, small_embedder, tmp_path):
@@ -100,7 +107,8 @@ def test_unchanged_chunks_reuse_stored_vectors(settings, small_embedder, tmp_pat
     assert second.chunks_reused >= first.chunks_added - 2 and second.chunks_embedded <= 2
 
 
-def test_delete_by_id_and_source(settings, small_embedder, tmp_path):
+def test_delete_by_id_and_source(store_settings, small_embedder, tmp_path):
+    settings = store_settings
     folder = tmp_path / "in"
     folder.mkdir()
     for i, city in enumerate(["Wien", "Graz", "Linz"]):
@@ -111,27 +119,29 @@ def test_delete_by_id_and_source(settings, small_embedder, tmp_path):
     other.write_text("Andere\nIn Salzburg schien die Sonne.\n", encoding="utf-8")
     ingest_paths([folder, other], settings, small_embedder)
     with _open(settings) as idx:
-        wien = next(r[0] for r in idx.db.execute("SELECT id FROM articles WHERE headline LIKE '%Wien'"))
+        wien = next(a for a in idx.article_ids() if idx.article(a).headline.endswith("Wien"))
     info = model_info(small_embedder)
     assert delete_from_index(settings, info, ids=[wien, "no-such-id"]) == (1, 1)
+    assert _snapshot(settings)[2] == 3
     with _open(settings) as idx:
-        assert idx.manifest.articles == 3 and idx.vectors.ntotal == 3
+        assert idx.manifest.articles == 3
     n_art, _ = delete_from_index(settings, info, sources=[str(folder)])
     assert n_art == 2
     with _open(settings) as idx:
-        assert [r[0] for r in idx.db.execute("SELECT headline FROM articles")] == ["Andere"]
-        assert idx.vectors.ntotal == 1
+        assert [idx.article(a).headline for a in idx.article_ids()] == ["Andere"]
+    assert _snapshot(settings)[2] == 1
 
 
-def test_model_mismatch_is_a_clear_error(settings, small_embedder, tmp_path):
+def test_model_mismatch_is_a_clear_error(store_settings, small_embedder, tmp_path):
+    settings = store_settings
     story = tmp_path / "s.txt"
     story.write_text("Titel\nEin kurzer Text aus Wien.\n", encoding="utf-8")
     ingest_paths([story], settings, small_embedder)
     other = ModelInfo(name="embeddinggemma-300m", weights_hash="x", dim=768)
     with pytest.raises(IndexMismatchError, match="built with embedding model 'all-minilm-l6-v2'"):
-        NewsIndex.open(settings.index_path, other)
+        open_store(settings, other)
     with pytest.raises(IndexMismatchError, match="other weights"):
-        NewsIndex.open(settings.index_path, ModelInfo("all-minilm-l6-v2", "deadbeef", 384))
+        open_store(settings, ModelInfo("all-minilm-l6-v2", "deadbeef", 384))
     with pytest.raises(IndexMismatchError, match="chunked with"):
         ingest_paths([story], settings.with_(chunk_tokens=300), small_embedder)
 

@@ -11,6 +11,7 @@ from rag.ingest import ingest_articles, model_info
 from rag.records import Article
 from rag.rerank import ScoreFusionReranker
 from rag.retrieval import HybridSearch, NewsRetriever, RetrievalConfig, SearchFilters, collapse, sentence_window
+from rag.store import open_store
 
 DOCS = [
     Article(
@@ -69,7 +70,9 @@ WIRE = (
 
 
 @pytest.fixture()
-def index(settings, small_embedder):
+def index(store_settings, small_embedder):
+    """The same articles in each vector store (FAISS and Milvus Lite): every test using it runs on both."""
+    settings = store_settings
     docs = [
         *DOCS,
         Article(id="wire-a", headline="Bridge to close", body=WIRE, outlet="Gazette", date="2024-10-01", language="en"),
@@ -83,7 +86,7 @@ def index(settings, small_embedder):
         ),
     ]
     ingest_articles(docs, settings, small_embedder)
-    with NewsIndex.open(settings.index_path, model_info(small_embedder)) as idx:
+    with open_store(settings, model_info(small_embedder)) as idx:
         yield idx
 
 
@@ -139,11 +142,12 @@ def test_collapse_overlapping_chunks_of_one_article():
     assert [x.chunk_id for x in kept] == [1, 3]
 
 
-def test_sentence_window_keeps_exact_offsets(settings, small_embedder):
+def test_sentence_window_keeps_exact_offsets(store_settings, small_embedder):
+    settings = store_settings
     body = "Erster Satz über Wien. Zweiter Satz über Graz. Dritter Satz über Linz. Vierter Satz über Salzburg."
     art = Article(id="w", headline="Städte", body=body, language="de")
     ingest_articles([art], settings.with_(chunk_tokens=16, chunk_overlap=0), small_embedder)
-    with NewsIndex.open(settings.index_path) as idx:
+    with open_store(settings) as idx:
         chunks = idx.article_chunks("w")
         from rag.retrieval import Passage
 
@@ -161,13 +165,18 @@ def test_langchain_retriever_and_reranker(index, small_embedder):
     assert "fusion" in docs[0].metadata["scores"]
 
 
-def test_bm25_follows_deletes(settings, small_embedder, index):
+def test_bm25_follows_deletes(store_settings, small_embedder, index):
     from rag.ingest import delete_from_index
 
+    settings = store_settings
+    assert HybridSearch(index, small_embedder).run("Brzęczyszczykiewicz", mode="bm25")[0].article_id == "rare"
     delete_from_index(settings, model_info(small_embedder), ids=["rare"])
-    with NewsIndex.open(settings.index_path) as idx:
-        assert len(idx.lexical) == idx.manifest.chunks
-        assert idx.lexical.search("Brzęczyszczykiewicz", 5) == []
+    with open_store(settings) as idx:
+        if isinstance(idx, NewsIndex):
+            assert len(idx.lexical) == idx.manifest.chunks
+            assert idx.lexical.search("Brzęczyszczykiewicz", 5) == []
+        assert HybridSearch(idx, small_embedder).run("Brzęczyszczykiewicz", mode="bm25") == []
+        assert idx.manifest.articles == 7 and "rare" not in idx.article_ids()
 
 
 def test_metrics_against_hand_computed_values():
