@@ -528,6 +528,8 @@ class MilvusWriter:
         # added articles not yet written: (article id, first chunk id, chunk rows, article records)
         self._pending: list[tuple[str, int, list[dict[str, Any]], list[dict[str, Any]]]] = []
         self._pending_rows = 0
+        self._fresh = False
+        self._written: set[str] = set()
 
     # lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MilvusWriter:
@@ -587,6 +589,10 @@ class MilvusWriter:
         self._languages = set(self.manifest.extra.get("languages", []))
         self._next_id = self._id_limit = int(c.meta_get("next_chunk_id") or 1)
         self._repair()
+        # A bulk load into an empty index has nothing to replace: skip the delete-by-filter of each
+        # batch (a scan of the collection in Milvus Lite, so quadratic over a large first ingest).
+        self._fresh = self.counts() == (0, 0)
+        self._written = set()
 
     def _create_collections(self) -> None:
         from pymilvus import DataType, Function, FunctionType
@@ -848,9 +854,14 @@ class MilvusWriter:
             for i in range(0, len(group), BATCH):
                 c.client.upsert(c.articles_name, group[i : i + BATCH])
         # every older chunk of these articles has a smaller id than the first new one of the batch
-        ids = _in("article_id", [aid for aid, *_ in pending])
-        c.client.delete(c.chunks_name, filter=f"{ids} and id < {first}")
-        c.client.delete(c.articles_name, filter=f"{ids} and not ({_in('key', [r['key'] for r in records])})")
+        aids = [aid for aid, *_ in pending]
+        replaced = [aid for aid in aids if not self._fresh or aid in self._written]
+        if replaced:
+            ids = _in("article_id", replaced)
+            c.client.delete(c.chunks_name, filter=f"{ids} and id < {first}")
+            c.client.delete(c.articles_name, filter=f"{ids} and not ({_in('key', [r['key'] for r in records])})")
+        if self._fresh:
+            self._written.update(aids)
         c.meta_put("pending_from", "")
 
     def _repair(self) -> None:

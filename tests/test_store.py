@@ -194,3 +194,30 @@ def test_delete_on_each_store_keeps_the_rest(store_settings, small_embedder):
     with open_store(store_settings, model_info(small_embedder)) as idx:
         assert "bank" not in idx.article_ids() and len(idx.article_ids()) == len(DOCS) - 1
         assert HybridSearch(idx, small_embedder).run("central bank interest rates", k=1)[0].article_id != "bank"
+
+
+@milvus
+def test_milvus_first_load_replaces_an_article_written_twice(settings, small_embedder):
+    """A load into an empty index skips the per-batch delete, except for an article already written by it."""
+    from rag.index import ModelInfo
+    from rag.ingest import chunker_fingerprint, make_chunker
+    from rag.store import open_writer
+
+    s = settings.with_(store="milvus", index="twice")
+    info = model_info(small_embedder)
+    assert isinstance(info, ModelInfo)
+    chunker = make_chunker(s, small_embedder)
+    old = Article(id="a", headline="Old", body="The old version talks about trams in the city centre.", language="en")
+    new = dataclasses.replace(old, headline="New", body="The new version is about ferries to the island instead.")
+    other = Article(id="b", headline="Other", body="A separate article about bread prices rising again.", language="en")
+    with open_writer(s, info, chunker_fingerprint(s)) as w:
+        for art in (old, other, new):  # "a" twice: the second add flushes the first, then replaces it
+            chunks = chunker.chunk(art)
+            vecs = small_embedder.encode_documents([c.embed_text for c in chunks])
+            w.add(art, chunks, vecs)
+        w.commit()
+    with open_store(s, info) as idx:
+        texts = [c.text for c in idx.article_chunks("a")]
+        assert texts and all("ferries" in t for t in texts)
+        assert idx.article("a").headline == "New"  # type: ignore[union-attr]
+        assert idx.stats()["articles"] == 2
