@@ -190,6 +190,8 @@ def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
         "answer": a.answer,
         "refused": a.refused,
         "citations": " | ".join(f"[{c.n}] {c.article_id}" for c in a.citations),
+        # what the generator said that the verifier rejected (why an answer became a refusal)
+        "unsupported": " | ".join(a.unsupported_sentences),
         "total_s": round(a.timings.get("total_s", 0.0), 3),
         "first_token_s": round(a.timings.get("first_token_s", 0.0), 3),
     }
@@ -310,7 +312,9 @@ def run_answer_eval(
             ranks: list[int | None] = []
             t0 = time.perf_counter()
             for i, q in enumerate(qs, 1):
-                a = qa.ask(q.question, filters=filters)
+                # streamed, so the first-token time is real (ask() can only time the whole answer)
+                *_, a = qa.stream(q.question, filters=filters)
+                assert isinstance(a, Answer)
                 row = score_answer(q, a)
                 # where the gold passage ranked in retrieval (for the recall@k plot)
                 if q.article_ids:
@@ -350,6 +354,7 @@ def run_answer_eval(
             "gold",
             "answer",
             "citations",
+            "unsupported",
             "refused",
             "em",
             "f1",

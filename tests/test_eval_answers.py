@@ -109,7 +109,9 @@ def test_real_small_run_writes_reports_and_compare(tmp_path, settings):
     ]
     assert m["n"] == 3 and m == res["metrics"]
     rows = list(csv.DictReader((out_a / "per_question.csv").open(encoding="utf-8")))
-    assert len(rows) == 3 and {"question", "gold", "answer", "citations", "f1"} <= set(rows[0])
+    assert len(rows) == 3 and {"question", "gold", "answer", "citations", "unsupported", "f1"} <= set(rows[0])
+    # streamed: the first token comes before the end of the answer
+    assert all(0 < float(r["first_token_s"]) <= float(r["total_s"]) for r in rows)
     html = (out_a / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and "embed_weights_hash" in html
     assert "![Metrics](metrics.png)" in (out_a / "report.md").read_text()
