@@ -485,6 +485,9 @@ def eval_answers(
     source: Annotated[list[str], typer.Option("--source", help="Outlet or source file (repeatable).")] = [],  # noqa: B006
     out_dir: Annotated[Path | None, typer.Option("--out", help="metrics.json, per_question.csv, report.*")] = None,
     floors: Annotated[Path | None, typer.Option(help="JSON of minimum metric values: exit 1 if any is missed.")] = None,
+    judge: Annotated[
+        bool, typer.Option(help="Also let the configured endpoint model judge correctness and faithfulness.")
+    ] = False,
 ) -> None:
     """Answer quality: EM/F1, answer contained, citation precision/recall, faithfulness, refusals, latency."""
     from rag.eval_answers import load_questions, run_answer_eval, sample_questions, squad_task
@@ -495,6 +498,13 @@ def eval_answers(
     filters = make_filters(since, until, source, [])
     gen = settings.generator
     log = lambda s: err.print(s, highlight=False)  # noqa: E731
+    judge_llm = None
+    if judge:
+        from rag.generate import make_chat_model
+
+        if not settings.endpoint_url:
+            raise NewsragError("--judge needs an OpenAI-compatible endpoint: set NEWSRAG_ENDPOINT_URL")
+        judge_llm = make_chat_model(settings, "endpoint")
     if squad is not None:
         docs, qs = squad_task(squad, negatives, seed=seed)
         n_neg = sum(1 for q in qs if not q.answerable)
@@ -504,7 +514,16 @@ def eval_answers(
             pos = [q for q in qs if q.answerable][: max(0, limit - n_neg)]
             qs, limit = pos + [q for q in qs if not q.answerable], None
         result = run_answer_eval(
-            qs, settings, gen, docs=docs, limit=limit, out_dir=out_dir, dataset=squad.name, log=log, filters=filters
+            qs,
+            settings,
+            gen,
+            docs=docs,
+            limit=limit,
+            out_dir=out_dir,
+            dataset=squad.name,
+            log=log,
+            filters=filters,
+            judge=judge_llm,
         )
     else:
         assert questions is not None
@@ -512,7 +531,15 @@ def eval_answers(
         if sample:
             qs = sample_questions(qs, sample, seed)
         result = run_answer_eval(
-            qs, settings, gen, limit=limit, out_dir=out_dir, dataset=questions.name, log=log, filters=filters
+            qs,
+            settings,
+            gen,
+            limit=limit,
+            out_dir=out_dir,
+            dataset=questions.name,
+            log=log,
+            filters=filters,
+            judge=judge_llm,
         )
     m = result["extra"]
     table = Table(title=f"answers ({gen}): {m['n']} questions")

@@ -39,6 +39,8 @@ from rag.records import Answer, Article
 from rag.verify import CITE, normalize_number
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from rag.retrieval import SearchFilters
 
 _ARTICLES = {
@@ -289,8 +291,12 @@ def run_answer_eval(
     dataset: str = "",
     log: Callable[[str], None] = print,
     filters: SearchFilters | None = None,
+    judge: BaseChatModel | None = None,
 ) -> dict[str, Any]:
-    """Ask every question end to end (retrieve, answer, verify) and score it."""
+    """Ask every question end to end (retrieve, answer, verify) and score it.
+
+    With ``judge`` (an endpoint chat model) each answer is also graded by that model; its scores go
+    to ``judge.json`` and the report, separate from the string metrics."""
     from rag.chain import NewsQA
     from rag.embeddings import load_embedder
     from rag.ingest import ingest_articles, model_info
@@ -316,6 +322,10 @@ def run_answer_eval(
                 *_, a = qa.stream(q.question, filters=filters)
                 assert isinstance(a, Answer)
                 row = score_answer(q, a)
+                if judge is not None:
+                    from rag.eval_judge import judge_answer
+
+                    row.update(judge_answer(judge, q.question, q.answers, a))
                 # where the gold passage ranked in retrieval (for the recall@k plot)
                 if q.article_ids:
                     passages = search.run(a.standalone_question, k=10, filters=filters)
@@ -342,12 +352,19 @@ def run_answer_eval(
             }
     metrics = aggregate(rows)
     flat = {k: metrics[k] for k in METRIC_KEYS}
+    if judge is not None:
+        from rag.eval_judge import judge_summary
+
+        metrics.update(judge_summary(rows))
     result = {"metrics": flat, "extra": metrics, "rows": rows, "ranks": ranks}
     if out_dir:
         from rag.eval_report import write_report
 
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "metrics.json").write_text(json.dumps(flat, indent=2))
+        if judge is not None:
+            judged = {k: v for k, v in metrics.items() if k.startswith("judge_")}
+            (out_dir / "judge.json").write_text(json.dumps(judged, indent=2))
         keys = [
             "id",
             "question",
@@ -365,6 +382,9 @@ def run_answer_eval(
             "refusal_correct",
             "false_refusal",
             "gold_rank",
+            "judge_correct",
+            "judge_faithful",
+            "judge_raw",
             "first_token_s",
             "total_s",
         ]

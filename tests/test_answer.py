@@ -7,11 +7,14 @@ minutes of embedding on 2 cores the first time; NEWSRAG_EMBED_CACHE makes later 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,10 +192,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@qwen
-def test_acceptance_endpoint_against_local_llama_server(news):
+@contextlib.contextmanager
+def llama_server(settings: Settings) -> Iterator[str]:
+    """`python -m llama_cpp.server` with the local GGUF on a free loopback port; yields its /v1 URL."""
     pytest.importorskip("uvicorn", reason="llama-cpp-python[server] extras not installed")
-    settings, _, _ = news
     from rag.generate import local_model_path
 
     port = _free_port()
@@ -225,18 +228,64 @@ def test_acceptance_endpoint_against_local_llama_server(news):
                 break
             except OSError:
                 time.sleep(1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@qwen
+def test_acceptance_endpoint_against_local_llama_server(news):
+    settings, _, _ = news
+    with llama_server(settings) as url:
         # llama.cpp's server applies repeat_penalty 1.1 by default; the in-process generator decodes with 1.0
         qa = make_qa(
             news,
             "endpoint",
-            endpoint_url=f"http://127.0.0.1:{port}/v1",
+            endpoint_url=url,
             endpoint_model="qwen",
             endpoint_extra_body={"repeat_penalty": 1.0},
         )
         check_acceptance(qa)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+@qwen
+def test_llm_judge_grades_answers_through_the_endpoint(news, tmp_path):
+    """`rag eval answers --judge`: the endpoint model grades a right answer, a refusal and a wrong answer."""
+    from rag.eval_answers import GoldQuestion, run_answer_eval
+
+    settings, _, _ = news
+    questions = [
+        GoldQuestion("kursk", QUESTIONS["kursk"], ["8000", "8.000"], []),
+        GoldQuestion("wm", QUESTIONS["worldcup"], [], []),
+    ]
+    with llama_server(settings) as url:
+        s = settings.with_(endpoint_url=url, endpoint_model="qwen", endpoint_extra_body={"repeat_penalty": 1.0})
+        from rag.generate import make_chat_model
+
+        judge = make_chat_model(s, "endpoint")
+        res = run_answer_eval(questions, s, "evidence", out_dir=tmp_path, log=lambda _: None, judge=judge)
+        from rag.eval_judge import judge_answer
+        from rag.records import Answer
+
+        wrong = Answer(
+            question=QUESTIONS["kursk"],
+            standalone_question=QUESTIONS["kursk"],
+            answer="Es wurden 300 Soldaten verlegt.",
+            refused=False,
+            language="de",
+            generator="test",
+        )
+        verdict = judge_answer(judge, QUESTIONS["kursk"], ["8000"], wrong)
+    extra = res["extra"]
+    assert extra["judge_parsed"] + extra["judge_unparsed"] == 2
+    assert extra["judge_parsed"] >= 1, [r.get("judge_raw") for r in res["rows"]]
+    # the evidence answer quotes the 8000 sentence: the judge calls it correct
+    kursk = next(r for r in res["rows"] if r["id"] == "kursk")
+    assert kursk["judge_correct"] == 1.0, kursk
+    assert verdict["judge_correct"] in (0.0, None), verdict
+    judged = json.loads((tmp_path / "judge.json").read_text())
+    assert set(judged) == {"judge_correct", "judge_faithful", "judge_parsed", "judge_unparsed"}
 
 
 def test_small_gguf_loads_and_streams_through_lcel():

@@ -142,3 +142,15 @@ def test_sample_is_seeded_and_keeps_every_unanswerable_question():
     # spread over the set, not the first ten
     assert max(int(q.id[1:]) for q in one if q.answerable) >= 10
     assert len(sample_questions(qs, 500)) == 53
+
+
+def test_judge_verdict_parsing():
+    from rag.eval_judge import judge_summary, parse_verdict
+
+    assert parse_verdict('{"correct": 1, "faithful": 0}') == {"correct": 1.0, "faithful": 0.0}
+    assert parse_verdict('Sure! ```json\n{"correct": 0, "faithful": 1}\n``` done') == {"correct": 0.0, "faithful": 1.0}
+    assert parse_verdict('{"correct": "yes"} then {"correct": 1, "faithful": 1}') == {"correct": 1.0, "faithful": 1.0}
+    assert parse_verdict('{"correct": 2, "faithful": 1}') is None
+    assert parse_verdict("I think it is correct.") is None
+    rows = [{"judge_correct": 1.0, "judge_faithful": 1.0}, {"judge_correct": 0.0, "judge_faithful": 1.0}, {}]
+    assert judge_summary(rows) == {"judge_correct": 0.5, "judge_faithful": 1.0, "judge_parsed": 2, "judge_unparsed": 1}
