@@ -362,6 +362,24 @@ class NewsIndex:
         }
 
 
+def acquire_writer_lock(path: Path) -> int:
+    """Take the index folder's writer lock (one writer at a time, any store); returns its descriptor."""
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise NewsragError(f"{path} is being written by another process; try again when it is done") from None
+    return fd
+
+
+def release_writer_lock(fd: int | None) -> None:
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 class IndexWriter:
     """The one writer of an index: changes a private copy, then publishes it atomically."""
 
@@ -380,14 +398,7 @@ class IndexWriter:
 
     # lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> IndexWriter:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            raise NewsragError(f"{self.path} is being written by another process; try again when it is done") from None
+        self._lock_fd = acquire_writer_lock(self.path)
         try:
             self._begin()
         except BaseException:
@@ -403,10 +414,8 @@ class IndexWriter:
             self._release()
 
     def _release(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        release_writer_lock(self._lock_fd)
+        self._lock_fd = None
 
     def _discard(self) -> None:
         if self.db is not None:

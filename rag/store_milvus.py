@@ -57,10 +57,8 @@ index at once is not supported.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
@@ -71,7 +69,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
-from rag.index import FORMAT_VERSION, Manifest, ModelInfo, StoredChunk, check_compatible
+from rag.index import (
+    FORMAT_VERSION,
+    Manifest,
+    ModelInfo,
+    StoredChunk,
+    acquire_writer_lock,
+    check_compatible,
+    release_writer_lock,
+)
 from rag.lexical import ANALYZER_VERSION, analyze, analyze_query
 from rag.records import Article, Chunk
 
@@ -533,14 +539,7 @@ class MilvusWriter:
 
     # lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> MilvusWriter:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            raise NewsragError(f"{self.path} is being written by another process; try again when it is done") from None
+        self._lock_fd = acquire_writer_lock(self.path)
         try:
             self._begin()
         except BaseException:
@@ -552,10 +551,8 @@ class MilvusWriter:
         self._release()
 
     def _release(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        release_writer_lock(self._lock_fd)
+        self._lock_fd = None
 
     @property
     def c(self) -> _Collections:
