@@ -110,11 +110,7 @@ class ChatBackend:
     def _open(self) -> None:
         with self._lock:
             old = self.index
-            self.index = (
-                open_store(self.settings, model_info(self.encoder))
-                if store_exists(self.settings)
-                else None
-            )
+            self.index = open_store(self.settings, model_info(self.encoder)) if store_exists(self.settings) else None
             self._qa = {}
             if old is not None:
                 old.close()
@@ -326,9 +322,8 @@ def build_app(backend: ChatBackend, *, title: str = "newsrag") -> Any:
         outputs = [box, chatbot, turns, sources]
         send.click(respond, inputs, outputs, api_visibility="private")
         box.submit(respond, inputs, outputs, api_visibility="private")
-        new.click(
-            lambda: ([], [], sources_html(None), ""), None, [chatbot, turns, sources, box], api_visibility="private"
-        )
+        # A question already typed stays in the box: it is asked in the fresh conversation.
+        new.click(lambda: ([], [], sources_html(None)), None, [chatbot, turns, sources], api_visibility="private")
         add.click(upload, [files], [upload_status, stats, outlets], api_visibility="private")
         gr.api(api_ask, api_name="ask")  # type: ignore[attr-defined]
     app.queue(default_concurrency_limit=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ SHARED = REPO.parent / "shared" / "data"
 SEED = SHARED / "seed" / "nordkorea-russland.txt"
 GNAD = SHARED / "gnad10k" / "test.csv"
 XQUAD_DE = SHARED / "xquad" / "xquad.de.json"
+
+# CI sets NEWSRAG_EMBED_CACHE so the EmbeddingGemma test index is built from cached vectors. Only the
+# tests that ask for it get it (EMBED_CACHE): the rest count embedded chunks and must start cold.
+EMBED_CACHE = Path(os.environ.pop("NEWSRAG_EMBED_CACHE", "") or Settings().cache_dir / "embed-cache.sqlite")
 
 needs_shared = pytest.mark.skipif(
     not SEED.is_file() or not GNAD.is_file(), reason="needs ../shared/data (seed story and gnad10k); absent here"

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,7 @@ from rag.records import Article
 from rag.rerank import make_reranker
 from rag.retrieval import HybridSearch, RetrievalConfig, retrieval_config
 from rag.verify import numbers
-from tests.conftest import GNAD, SEED, needs_shared
+from tests.conftest import EMBED_CACHE, GNAD, SEED, needs_shared
 
 SEED_QUOTE = "bis zum Tag des Sieges"
 QUESTIONS = {
@@ -50,8 +49,7 @@ pytestmark = [pytest.mark.slow, needs_shared, gemma]
 def news_settings() -> Settings:
     # Kept under the cache folder: ingest is incremental, so a later run re-reads and skips in seconds.
     base = Settings()
-    cache = Path(os.environ.get("NEWSRAG_EMBED_CACHE") or base.cache_dir / "embed-cache.sqlite")
-    s = Settings(indexes_dir=base.cache_dir / "test-indexes", index="seed-gnad10k", embed_cache=cache)
+    s = Settings(indexes_dir=base.cache_dir / "test-indexes", index="seed-gnad10k", embed_cache=EMBED_CACHE)
     encoder = load_embedder(s)
     report = ingest_paths([SEED, GNAD], s, encoder)
     assert report.total_articles == 1029

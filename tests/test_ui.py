@@ -6,7 +6,6 @@ generator, so answers are fast and deterministic. Screenshots go to artifacts/ui
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from rag.config import Settings
 from rag.model_fetch import is_fetched
 from rag.ui import CSS, ChatBackend, build_app, safe_name
-from tests.conftest import REPO, SEED, gnad_slice, needs_shared
+from tests.conftest import EMBED_CACHE, REPO, SEED, gnad_slice, needs_shared
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "artifacts" / "ui"
@@ -38,8 +37,7 @@ def served(tmp_path_factory):
     from rag.ingest import ingest_paths
 
     tmp = tmp_path_factory.mktemp("ui")
-    cache = Path(os.environ.get("NEWSRAG_EMBED_CACHE") or Settings().cache_dir / "embed-cache.sqlite")
-    s = Settings(indexes_dir=tmp / "indexes", index="ui", embed_cache=cache, generator="evidence")
+    s = Settings(indexes_dir=tmp / "indexes", index="ui", embed_cache=EMBED_CACHE, generator="evidence")
     backend = ChatBackend(s, data_dir=tmp / "appdata")
     ingest_paths([SEED, gnad_slice(tmp / "g.csv", 30)], s, backend.encoder)
     backend._open()
@@ -149,10 +147,16 @@ def test_browser_ask_open_source_upload(served):
         assert "1 articles ingested" in text and "broken.jsonl line 1: not valid JSON" in text, text
         page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
 
-        page.locator("#new-conversation").click()
+        # a question typed before "New conversation" stays in the box and is asked in the new one
         page.locator("#question textarea").fill("Wie viele Personen pro Stunde befördert die Seilbahn am Arlberg?")
+        page.locator("#new-conversation").click()
+        page.locator("#chat a.cite").first.wait_for(state="detached", timeout=30_000)  # the old answer is gone
+        assert "Seilbahn" in page.locator("#question textarea").input_value()
         page.locator("#ask").click()
-        page.locator("#chat a.cite").first.wait_for(timeout=120_000)
+        try:
+            page.locator("#chat a.cite").first.wait_for(timeout=120_000)
+        except Exception as e:  # say what the chat showed instead of a bare timeout
+            raise AssertionError(f"no cited answer; chat shows: {page.locator('#chat').inner_text()!r}") from e
         assert "3200" in page.locator("#chat").inner_text()
         assert "Arlberg" in page.locator("#src-1").inner_text()
         page.screenshot(path=str(ARTIFACTS / "upload-answer.png"), full_page=True)
