@@ -44,6 +44,7 @@ class VerifyConfig:
     min_lexical: float = 0.5
     min_relevance: float = 0.3  # an answer sentence must be about the question (guards against injected text)
     names_same_language_only: bool = True
+    fragment_words: int = 6  # up to this many words, an answer may be a bare fragment ("Choe Son Hui")
 
 
 @dataclass
@@ -86,8 +87,16 @@ def names(sentence: str) -> list[str]:
 
 
 def _contains_name(name: str, text_lower: str) -> bool:
+    """The name's stem (first 4-6 letters, so inflections match) is in the text.
+
+    A hyphenated compound ("Henkel-Chef", "A1-Wertkartentarif") also counts when each of its parts
+    is there: German news writes "der Chef von Henkel" as readily as "Henkel-Chef".
+    """
     stem = name.lower()[: max(4, min(len(name), 6))]
-    return stem in text_lower
+    if stem in text_lower:
+        return True
+    parts = [x for x in re.split(r"[-‐‑]", name) if x]
+    return len(parts) > 1 and all(x.lower()[: max(2, min(len(x), 6))] in text_lower for x in parts)
 
 
 def parse_citations(sentence: str) -> list[int]:
@@ -139,6 +148,8 @@ class CitationVerifier:
         q_vec = vecs[len(claims)] if vecs is not None else None
         src_vecs = vecs[len(claims) + 1 :] if vecs is not None else None
         q_terms = set(analyze(question, language))
+        q_lower = question.lower()
+        q_numbers = numbers(question)
 
         checks: list[SentenceCheck] = []
         best_quote: dict[int, tuple[float, int]] = {}  # passage index -> (similarity, src index)
@@ -149,16 +160,21 @@ class CitationVerifier:
             if is_refusal(claim):
                 checks.append(SentenceCheck(claim, [], True, "refusal"))
                 continue
+            off_topic = ""
             if claim_vecs is not None and q_vec is not None:
                 relevance = float(claim_vecs[si] @ q_vec)
                 if relevance < cfg.min_relevance and not (set(analyze(claim, language)) & q_terms):
-                    checks.append(
-                        SentenceCheck(claim, valid, False, f"not about the question (relevance {relevance:.2f})")
-                    )
-                    continue
-            candidates = valid or list(range(1, k + 1))  # an uncited sentence may still be supported
+                    off_topic = f"not about the question (relevance {relevance:.2f})"
+                    if len(claim.split()) > cfg.fragment_words:
+                        checks.append(SentenceCheck(claim, valid, False, off_topic))
+                        continue
+            # The cited passages first; when none supports the sentence, any other retrieved passage
+            # that does takes the citation (small models often cite the neighbouring chunk).
+            others = [n for n in range(1, k + 1) if n not in valid]
             best: tuple[bool, str, float, list[int]] = (False, "no source", 0.0, [])
-            for n in candidates:
+            for n in [*valid, *others]:
+                if valid and best[0] and n not in valid:
+                    break  # a cited passage supports it: keep the author's citation
                 p = passages[n - 1]
                 idx = [j for j, (pi, *_rest) in enumerate(src) if pi == n - 1]
                 if not idx or claim_vecs is None or src_vecs is None:
@@ -168,11 +184,14 @@ class CitationVerifier:
                 sim = float(sims[j])
                 text_lower = p.text.lower() + " " + p.headline.lower()
                 # every number and name the sentence asserts must be in the cited source itself
-                missing_num = sorted(numbers(claim) - numbers(p.text + " " + p.headline))
+                # (the question's own numbers and names are its premise, not the answer's claims)
+                missing_num = sorted(numbers(claim) - numbers(p.text + " " + p.headline) - q_numbers)
                 same_lang = (p.language or language)[:2] == language[:2]
                 missing_names = []
                 if same_lang or not cfg.names_same_language_only:
-                    missing_names = [w for w in names(claim) if not _contains_name(w, text_lower)]
+                    missing_names = [
+                        w for w in names(claim) if not _contains_name(w, text_lower) and not _contains_name(w, q_lower)
+                    ]
                 lex = 0.0
                 if same_lang:
                     terms = set(analyze(claim, language))
@@ -184,6 +203,14 @@ class CitationVerifier:
                     ok, why = False, f"name {missing_names[0]!r} not in source [{n}]"
                 elif sim >= cfg.min_similarity or lex >= cfg.min_lexical:
                     ok, why = True, f"supported by [{n}] (similarity {sim:.2f}, overlap {lex:.2f})"
+                    if off_topic:
+                        # a short answer ("Choe Son Hui [1].") shares little with the question; it is
+                        # about the question when the source sentence that carries it is
+                        about = float(src_vecs[idx[j]] @ q_vec) if q_vec is not None else 0.0
+                        if about < cfg.min_relevance:
+                            ok, why = False, f"{off_topic}; its source sentence neither ({about:.2f})"
+                    if ok and valid and n not in valid:
+                        why += f", cited {valid} instead"
                 else:
                     ok, why = False, f"not supported by [{n}] (similarity {sim:.2f}, overlap {lex:.2f})"
                 score = sim + lex

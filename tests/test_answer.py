@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from rag.chain import NewsQA, Turn
 from rag.config import Settings
-from rag.embeddings import load_embedder
+from rag.embeddings import SentenceEmbedder, load_embedder
 from rag.errors import ModelMissingError
 from rag.index import NewsIndex
 from rag.ingest import ingest_paths, model_info
@@ -28,8 +28,9 @@ from rag.model_fetch import is_fetched
 from rag.records import Article
 from rag.rerank import make_reranker
 from rag.retrieval import HybridSearch, RetrievalConfig, retrieval_config
+from rag.store import NewsStore, open_store
 from rag.verify import numbers
-from tests.conftest import EMBED_CACHE, GNAD, SEED, needs_shared
+from tests.conftest import EMBED_CACHE, GNAD, SEED, STORES, needs_shared
 
 SEED_QUOTE = "bis zum Tag des Sieges"
 QUESTIONS = {
@@ -46,22 +47,37 @@ pytestmark = [pytest.mark.slow, needs_shared, gemma]
 
 
 @pytest.fixture(scope="session")
-def news_settings() -> Settings:
+def news_indexes() -> Iterator[Callable[[str], tuple[Settings, NewsStore, SentenceEmbedder]]]:
+    """The seed story + 10kGNAD indexed once per store, opened on first use, closed at the end."""
     # Kept under the cache folder: ingest is incremental, so a later run re-reads and skips in seconds.
     base = Settings()
-    s = Settings(indexes_dir=base.cache_dir / "test-indexes", index="seed-gnad10k", embed_cache=EMBED_CACHE)
-    encoder = load_embedder(s)
-    report = ingest_paths([SEED, GNAD], s, encoder)
-    assert report.total_articles == 1029
-    return s
+    encoder = load_embedder(base)
+    opened: dict[str, tuple[Settings, NewsStore, SentenceEmbedder]] = {}
+
+    def get(store: str) -> tuple[Settings, NewsStore, SentenceEmbedder]:
+        if store not in opened:
+            name = "seed-gnad10k" if store == "faiss" else f"seed-gnad10k-{store}"
+            s = Settings(indexes_dir=base.cache_dir / "test-indexes", index=name, store=store, embed_cache=EMBED_CACHE)
+            report = ingest_paths([SEED, GNAD], s, encoder)
+            assert report.total_articles == 1029
+            opened[store] = (s, open_store(s, model_info(encoder)), encoder)
+        return opened[store]
+
+    yield get
+    for _, idx, _ in opened.values():
+        idx.close()
+
+
+@pytest.fixture(scope="session", params=STORES)
+def news(request, news_indexes):
+    """The news index on each store backend: the answer tests run on FAISS and on Milvus Lite."""
+    return news_indexes(request.param)
 
 
 @pytest.fixture(scope="session")
-def news(news_settings):
-    encoder = load_embedder(news_settings)
-    idx = NewsIndex.open(news_settings.index_path, model_info(encoder))
-    yield news_settings, idx, encoder
-    idx.close()
+def news_faiss(news_indexes):
+    """The FAISS news index only, for tests whose cost is the model server rather than the store."""
+    return news_indexes("faiss")
 
 
 def make_qa(news, generator: str, **kw) -> NewsQA:
@@ -233,7 +249,8 @@ def llama_server(settings: Settings) -> Iterator[str]:
 
 
 @qwen
-def test_acceptance_endpoint_against_local_llama_server(news):
+def test_acceptance_endpoint_against_local_llama_server(news_faiss):
+    news = news_faiss
     settings, _, _ = news
     with llama_server(settings) as url:
         # llama.cpp's server applies repeat_penalty 1.1 by default; the in-process generator decodes with 1.0
@@ -248,11 +265,11 @@ def test_acceptance_endpoint_against_local_llama_server(news):
 
 
 @qwen
-def test_llm_judge_grades_answers_through_the_endpoint(news, tmp_path):
+def test_llm_judge_grades_answers_through_the_endpoint(news_faiss, tmp_path):
     """`rag eval answers --judge`: the endpoint model grades a right answer, a refusal and a wrong answer."""
     from rag.eval_answers import GoldQuestion, run_answer_eval
 
-    settings, _, _ = news
+    settings, _, _ = news_faiss
     questions = [
         GoldQuestion("kursk", QUESTIONS["kursk"], ["8000", "8.000"], []),
         GoldQuestion("wm", QUESTIONS["worldcup"], [], []),

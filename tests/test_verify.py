@@ -104,3 +104,33 @@ def test_helpers():
     assert is_refusal("The sources do not contain information about this.")
     assert detect_question_language("Who pledged support to whom?") == "en"
     assert detect_question_language("Wer hat wem Unterstützung zugesagt?") == "de"
+
+
+def test_wrong_neighbour_citation_is_moved_to_the_passage_that_supports_it(verifier, passages):
+    v = verifier.verify("The repairs will cost 4,500,000 dollars [2].", passages, Q, "en")
+    assert not v.refused and [c.article_id for c in v.citations] == ["a1"]
+    assert v.answer == "The repairs will cost 4,500,000 dollars [1]."
+    assert "cited [2] instead" in v.sentences[0].reason
+
+
+def test_names_and_numbers_from_the_question_are_its_premise(verifier):
+    p = _passage(1, "A monthly ticket now costs 12 dollars, the transport authority said.", "Fares rise")
+    q = "How much does the Skyline Express monthly ticket cost since 2024?"
+    v = verifier.verify("The Skyline Express monthly ticket costs 12 dollars [1].", [p], q, "en")
+    assert not v.refused, v.sentences
+    # a name the question does not contain is still checked against the source
+    v = verifier.verify("The Skyline Express monthly ticket costs 12 dollars, Tom Reed said [1].", [p], q, "en")
+    assert v.refused and "name 'Tom'" in v.sentences[0].reason
+
+
+def test_hyphenated_compound_matches_its_parts():
+    from rag.verify import _contains_name
+
+    text = "kasper rorsted, chef von henkel, wechselt zu adidas."
+    assert _contains_name("Henkel-Chef", text) and _contains_name("Rorsted", text)
+    assert not _contains_name("Siemens-Chef", text) and not _contains_name("Hainer", text)
+
+
+def test_short_answer_is_kept_when_its_source_sentence_answers_the_question(verifier, passages):
+    v = verifier.verify("Linda Park [1].", passages, "Who is the mayor who spoke about the bridge work?", "en")
+    assert not v.refused and v.citations[0].quote.startswith("The work will cost"), v.sentences
