@@ -191,14 +191,20 @@ def ingest_articles(
         hashes = sorted(need, key=lambda h: -len(need[h]))
         # An encoder may ask for larger groups (a Ray encoder takes all texts in one call: one actor pool).
         step = getattr(encoder, "ingest_group_size", 0) or max(1, settings.embed_batch_size) * 16
+        # an encoder that reports its own progress (Ray: per finished worker batch) moves the bar itself
+        streams = progress is not None and embed_task is not None and hasattr(encoder, "on_vectors")
+        if streams:
+            encoder.on_vectors = lambda m: progress.advance(embed_task, m)  # type: ignore[attr-defined,union-attr]
         for i in range(0, len(hashes), step):
             part = hashes[i : i + step]
             vecs = encoder.encode_documents([need[h] for h in part])
             vectors.update(zip(part, vecs, strict=True))
             if cache is not None:
                 cache.put_many(zip(part, vecs, strict=True))
-            if progress and embed_task is not None:
+            if progress and embed_task is not None and not streams:
                 progress.advance(embed_task, len(part))
+        if streams:
+            encoder.on_vectors = None  # type: ignore[attr-defined]
         if cache is not None:
             cache.close()
         report.embed_seconds = time.perf_counter() - t_embed

@@ -22,7 +22,7 @@ import importlib.util
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
@@ -162,6 +162,9 @@ class RayEncoder:
         self.owns_ray = False
         self.started = False
         self.start_seconds = 0.0
+        # Called with the number of vectors each finished worker batch returned, so ingest's progress
+        # bar moves while the one big call runs instead of jumping from 0 to done.
+        self.on_vectors: Callable[[int], None] | None = None
 
     @property
     def model_id(self) -> str:
@@ -229,6 +232,8 @@ class RayEncoder:
                 pos = np.asarray(batch["pos"], dtype=np.int64)
                 out[pos] = np.asarray(batch["vec"], dtype=np.float32)
                 seen[pos] = True
+                if self.on_vectors is not None:
+                    self.on_vectors(len(pos))
         except NewsragError:
             raise
         except Exception as exc:  # Ray wraps worker errors (RayTaskError, ActorDiedError, ...)

@@ -137,6 +137,35 @@ def test_ray_changed_article_reuses_vectors(ray_cluster, settings, small_embedde
     assert second.chunks_reused >= 1 and second.chunks_embedded >= 1  # only the changed chunk(s) embedded
 
 
+class RecordingProgress:
+    """Records what ingest reports, with the same two calls rich's Progress offers."""
+
+    def __init__(self):
+        self.tasks, self.steps = {}, {}
+
+    def add_task(self, description, total=None, **_):
+        self.tasks[description] = total
+        self.steps[description] = []
+        return description
+
+    def advance(self, task_id, advance=1):
+        self.steps[task_id].append(advance)
+
+
+def test_ray_ingest_progress_moves_per_worker_batch(ray_cluster, settings, small_embedder, tmp_path):
+    src = tmp_path / "a.txt"
+    lines = [f"Im Bezirk {i} wurden {7 * i + 3} neue Wohnungen an Familien übergeben." for i in range(1, 120)]
+    src.write_text("Wohnbau in Wien\n" + " ".join(lines) + "\n", encoding="utf-8")
+    s = settings.with_(ray_address="local", ray_workers=1, embed_batch_size=1)  # 4 texts per worker batch
+    progress = RecordingProgress()
+    with RayEncoder(small_embedder, s) as enc:
+        rep = ingest_paths([src], s, enc, progress=progress)
+        assert enc.on_vectors is None  # unhooked after the ingest
+    steps = progress.steps["embedding"]
+    assert progress.tasks["embedding"] == rep.chunks_embedded == sum(steps)
+    assert len(steps) == -(-rep.chunks_embedded // 4) and len(steps) > 1, steps
+
+
 def test_worker_with_other_weights_stops_the_ingest(ray_cluster, settings, small_embedder, tmp_path):
     """A worker whose model differs from the driver's fails the ingest with one line; no index is written."""
     src = tmp_path / "a.txt"
