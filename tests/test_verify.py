@@ -113,14 +113,17 @@ def test_wrong_neighbour_citation_is_moved_to_the_passage_that_supports_it(verif
     assert "cited [2] instead" in v.sentences[0].reason
 
 
-def test_names_and_numbers_from_the_question_are_its_premise(verifier):
-    p = _passage(1, "A monthly ticket now costs 12 dollars, the transport authority said.", "Fares rise")
-    q = "How much does the Skyline Express monthly ticket cost since 2024?"
-    v = verifier.verify("The Skyline Express monthly ticket costs 12 dollars [1].", [p], q, "en")
-    assert not v.refused, v.sentences
-    # a name the question does not contain is still checked against the source
-    v = verifier.verify("The Skyline Express monthly ticket costs 12 dollars, Tom Reed said [1].", [p], q, "en")
+def test_names_and_numbers_repeated_from_the_question_must_be_in_the_source(verifier):
+    """A false premise does not pass because the answer repeats it (the question is no source)."""
+    p = _passage(1, "Cardinal Bergoglio was elected pope in 2013 and took the name Francis.", "New pope")
+    v = verifier.verify("Francis was elected pope in 2025 [1].", [p], "Who was elected pope in 2025?", "en")
+    assert v.refused and "number 2025" in v.sentences[0].reason
+    q = "How many people attended the concert according to Tom Reed?"
+    p = _passage(2, "About 1,500 people attended the concert, the organisers said.", "Concert")
+    v = verifier.verify("According to Tom Reed, about 1,500 people attended [1].", [p], q, "en")
     assert v.refused and "name 'Tom'" in v.sentences[0].reason
+    v = verifier.verify("About 1,500 people attended the concert [1].", [p], q, "en")
+    assert not v.refused
 
 
 def test_hyphenated_compound_matches_its_parts():
