@@ -13,25 +13,11 @@ puts both on the same questions.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
-from typing import Any
 
-from rag.eval_answers import aggregate
+from rag.eval_answers import aggregate, read_per_question
 
-NUMERIC = (
-    "em",
-    "f1",
-    "answer_contained",
-    "citation_precision",
-    "citation_recall",
-    "faithfulness",
-    "refusal_correct",
-    "false_refusal",
-    "total_s",
-    "first_token_s",
-)
 COLUMNS = (
     ("em", "EM"),
     ("f1", "F1"),
@@ -48,28 +34,16 @@ COLUMNS = (
 )
 
 
-def read_rows(run: Path) -> list[dict[str, Any]]:
-    with (run / "per_question.csv").open(encoding="utf-8") as fh:
-        rows: list[dict[str, Any]] = list(csv.DictReader(fh))
-    for r in rows:
-        for key in NUMERIC:
-            value = r.get(key)
-            r[key] = float(value) if value not in (None, "") else None
-        r["total_s"] = r["total_s"] or 0.0
-        r["first_token_s"] = r["first_token_s"] or 0.0
-    return rows
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--same-questions-as", type=Path, help="Only the question ids of this run.")
     args = ap.parse_args()
-    keep = {r["id"] for r in read_rows(args.same_questions_as)} if args.same_questions_as else None
+    keep = {r["id"] for r in read_per_question(args.same_questions_as)} if args.same_questions_as else None
     print("| generator | " + " | ".join(title for _, title in COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
     for run in args.runs:
-        rows = [r for r in read_rows(run) if keep is None or r["id"] in keep]
+        rows = [r for r in read_per_question(run) if keep is None or r["id"] in keep]
         m = aggregate(rows)
         generator = json.loads((run / "run.json").read_text())["generator"]
         cells = []

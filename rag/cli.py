@@ -507,40 +507,28 @@ def eval_answers(
         judge_llm = make_chat_model(settings, "endpoint")
     if squad is not None:
         docs, qs = squad_task(squad, negatives, seed=seed)
-        n_neg = sum(1 for q in qs if not q.answerable)
-        if sample:
-            qs = sample_questions(qs, sample, seed)
-        elif limit and n_neg:  # keep the negatives when limiting
-            pos = [q for q in qs if q.answerable][: max(0, limit - n_neg)]
-            qs, limit = pos + [q for q in qs if not q.answerable], None
-        result = run_answer_eval(
-            qs,
-            settings,
-            gen,
-            docs=docs,
-            limit=limit,
-            out_dir=out_dir,
-            dataset=squad.name,
-            log=log,
-            filters=filters,
-            judge=judge_llm,
-        )
+        dataset = squad.name
     else:
         assert questions is not None
-        qs = load_questions(questions)
-        if sample:
-            qs = sample_questions(qs, sample, seed)
-        result = run_answer_eval(
-            qs,
-            settings,
-            gen,
-            limit=limit,
-            out_dir=out_dir,
-            dataset=questions.name,
-            log=log,
-            filters=filters,
-            judge=judge_llm,
-        )
+        docs, qs, dataset = None, load_questions(questions), questions.name
+    n_neg = sum(1 for q in qs if not q.answerable)
+    if sample:
+        qs = sample_questions(qs, sample, seed)
+    elif squad is not None and limit and n_neg:  # keep the negatives when limiting
+        pos = [q for q in qs if q.answerable][: max(0, limit - n_neg)]
+        qs, limit = pos + [q for q in qs if not q.answerable], None
+    result = run_answer_eval(
+        qs,
+        settings,
+        gen,
+        docs=docs,
+        limit=limit,
+        out_dir=out_dir,
+        dataset=dataset,
+        log=log,
+        filters=filters,
+        judge=judge_llm,
+    )
     m = result["extra"]
     table = Table(title=f"answers ({gen}): {m['n']} questions")
     table.add_column("metric")

@@ -265,6 +265,57 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, float | int]:
     }
 
 
+# per_question.csv: its columns, and those that hold numbers (empty = not applicable)
+PER_QUESTION_COLUMNS = (
+    "id",
+    "question",
+    "gold",
+    "answer",
+    "citations",
+    "unsupported",
+    "refused",
+    "em",
+    "f1",
+    "answer_contained",
+    "citation_precision",
+    "citation_recall",
+    "faithfulness",
+    "refusal_correct",
+    "false_refusal",
+    "gold_rank",
+    "judge_correct",
+    "judge_faithful",
+    "judge_raw",
+    "first_token_s",
+    "total_s",
+)
+NUMERIC_COLUMNS = (
+    "em",
+    "f1",
+    "answer_contained",
+    "citation_precision",
+    "citation_recall",
+    "faithfulness",
+    "refusal_correct",
+    "false_refusal",
+    "total_s",
+    "first_token_s",
+)
+
+
+def read_per_question(run: Path) -> list[dict[str, Any]]:
+    """The rows of a run's per_question.csv with its numbers parsed, ready for :func:`aggregate`."""
+    with (run / "per_question.csv").open(encoding="utf-8") as fh:
+        rows: list[dict[str, Any]] = list(csv.DictReader(fh))
+    for r in rows:
+        for key in NUMERIC_COLUMNS:
+            value = r.get(key)
+            r[key] = float(value) if value not in (None, "") else None
+        r["total_s"] = r["total_s"] or 0.0
+        r["first_token_s"] = r["first_token_s"] or 0.0
+    return rows
+
+
 METRIC_KEYS = (
     "em",
     "f1",
@@ -352,10 +403,12 @@ def run_answer_eval(
             }
     metrics = aggregate(rows)
     flat = {k: metrics[k] for k in METRIC_KEYS}
+    judged: dict[str, float | int] = {}
     if judge is not None:
         from rag.eval_judge import judge_summary
 
-        metrics.update(judge_summary(rows))
+        judged = judge_summary(rows)
+        metrics.update(judged)
     result = {"metrics": flat, "extra": metrics, "rows": rows, "ranks": ranks}
     if out_dir:
         from rag.eval_report import write_report
@@ -363,33 +416,9 @@ def run_answer_eval(
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "metrics.json").write_text(json.dumps(flat, indent=2))
         if judge is not None:
-            judged = {k: v for k, v in metrics.items() if k.startswith("judge_")}
             (out_dir / "judge.json").write_text(json.dumps(judged, indent=2))
-        keys = [
-            "id",
-            "question",
-            "gold",
-            "answer",
-            "citations",
-            "unsupported",
-            "refused",
-            "em",
-            "f1",
-            "answer_contained",
-            "citation_precision",
-            "citation_recall",
-            "faithfulness",
-            "refusal_correct",
-            "false_refusal",
-            "gold_rank",
-            "judge_correct",
-            "judge_faithful",
-            "judge_raw",
-            "first_token_s",
-            "total_s",
-        ]
         with (out_dir / "per_question.csv").open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+            w = csv.DictWriter(fh, fieldnames=PER_QUESTION_COLUMNS, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
         config = {
