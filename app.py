@@ -1,6 +1,6 @@
 """The newsrag chat: `python app.py [--index NAME] [--host 127.0.0.1] [--port 7860] [--auth user:pw]`.
 
-Thin on purpose: the UI lives in rag/ui.py; this is the same as `rag serve`.
+Thin on purpose: the UI lives in rag/ui/; this is the same as `rag serve`.
 """
 
 import sys

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rag.eval_answers import aggregate, read_per_question
+from rag.evaluate.answers import aggregate, read_per_question
 
 COLUMNS = (
     ("em", "EM"),

@@ -14,14 +14,12 @@ import argparse
 import json
 from pathlib import Path
 
+from rag.answer.evidence import EvidenceAnswerer
 from rag.config import Settings
-from rag.embeddings import load_embedder
-from rag.eval_answers import contained, load_questions
-from rag.generate import EvidenceAnswerer
-from rag.index import NewsIndex
-from rag.ingest import model_info
-from rag.language import detect_question_language
-from rag.retrieval import HybridSearch, retrieval_config
+from rag.evaluate.datasets import load_questions
+from rag.evaluate.metrics import contained
+from rag.pipeline import build_search, load_encoder, open_index
+from rag.text.language import detect_question_language
 
 
 def main() -> None:
@@ -32,11 +30,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     s = Settings(index=args.index, indexes_dir=args.indexes_dir.expanduser())
-    enc = load_embedder(s)
+    enc = load_encoder(s)
     qs = load_questions(args.questions)
     points = []
-    with NewsIndex.open(s.index_path, model_info(enc)) as idx:
-        search = HybridSearch(idx, enc, retrieval_config(s))
+    with open_index(s, enc) as idx:
+        search = build_search(s, idx, enc)
         ev = EvidenceAnswerer(enc)
         for q in qs:
             lang = detect_question_language(q.question)

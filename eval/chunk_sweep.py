@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 
 from rag.config import Settings
-from rag.eval_retrieval import evaluate_retrieval, load_squad
+from rag.evaluate.datasets import load_squad
+from rag.evaluate.retrieval import evaluate_retrieval
 
 
 def main() -> None:

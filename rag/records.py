@@ -1,9 +1,18 @@
-"""Plain records passed between the pipeline stages."""
+"""Plain records passed between the pipeline stages.
+
+Every stage speaks in these types and nothing else: loaders produce :class:`Article`, the chunker
+:class:`Chunk`, a store returns :class:`StoredChunk` and is identified by :class:`ModelInfo`,
+retrieval takes :class:`SearchFilters` and returns :class:`Passage`, and the answer chain returns an
+:class:`Answer` with its :class:`Citation` list. Offsets always index the article body, so
+``body[start:end]`` is the exact text. Nothing here imports a backend (no FAISS, no model).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 
 def sha256_text(text: str) -> str:
@@ -53,6 +62,108 @@ class Chunk:
     def text_hash(self) -> str:
         """Hash of what the embedder sees, so an unchanged chunk is never embedded twice."""
         return sha256_text(self.embed_text or self.text)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What identifies the vectors in an index: the model, its weights and their dimension."""
+
+    name: str
+    weights_hash: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk row of a store joined with its article's metadata."""
+
+    id: int
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str
+    headline: str
+    date: str | None
+    outlet: str | None
+    url: str | None
+    language: str | None
+    section: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied inside retrieval. Dates are inclusive ISO dates (YYYY-MM-DD)."""
+
+    since: str | None = None
+    until: str | None = None
+    outlets: tuple[str, ...] = ()  # outlet names (case-insensitive) or source path fragments
+    languages: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"--{name} {value!r}: expected a date like 2024-11-01") from None
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"--since {self.since} is after --until {self.until}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.outlets or self.languages or self.article_ids)
+
+
+@dataclass
+class Passage:
+    """A retrieved span of an article, with where it came from and how it ranked."""
+
+    chunk_id: int
+    article_id: str
+    text: str
+    start: int
+    end: int
+    headline: str
+    outlet: str | None
+    date: str | None
+    url: str | None
+    language: str | None
+    source: str
+    score: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    also_in: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_chunk(cls, c: StoredChunk) -> Passage:
+        return cls(
+            chunk_id=c.id,
+            article_id=c.article_id,
+            text=c.text,
+            start=c.start,
+            end=c.end,
+            headline=c.headline,
+            outlet=c.outlet,
+            date=c.date,
+            url=c.url,
+            language=c.language,
+            source=c.source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation: what was asked, what was answered."""
+
+    question: str
+    answer: str
 
 
 @dataclass

@@ -1,0 +1,5 @@
+"""``python -m rag.cli``: the same as the ``rag`` command."""
+
+from rag.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""``rag search``, ``rag ask``, ``rag chat``: the pipeline a user queries, built by :mod:`rag.pipeline`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rag.cli.common import (
+    GeneratorOpt,
+    IndexOpt,
+    SinceOpt,
+    SourceOpt,
+    UntilOpt,
+    chosen_generator,
+    make_filters,
+    out,
+    settings_for,
+    warn,
+)
+from rag.config import Settings
+from rag.records import Answer, Passage, Turn
+
+if TYPE_CHECKING:
+    from rag.answer.chain import NewsQA
+
+
+def _print_passages(passages: list[Passage], total_s: float) -> None:
+    if not passages:
+        out.print("no passages found")
+        return
+    for rank, p in enumerate(passages, 1):
+        comp = " ".join(f"{n}#{r}" for n, r in p.ranks.items())
+        meta = " · ".join(x for x in (p.outlet, p.date) if x)
+        out.print(
+            f"[bold]{rank}. {p.headline}[/bold]  [dim]{meta}  score {p.score:.4f}  {comp}[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        text = p.text if len(p.text) <= 400 else p.text[:400] + "…"
+        out.print(f"   {text}", highlight=False, soft_wrap=True)
+        if p.also_in:
+            out.print(
+                "   [dim]also in: "
+                + "; ".join(f"{a['outlet'] or '?'} {a['date'] or ''}".strip() for a in p.also_in)
+                + "[/dim]",
+                soft_wrap=True,
+            )
+    out.print(f"[dim]{total_s * 1000:.0f} ms[/dim]")
+
+
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    index: IndexOpt = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Passages to return.")] = 8,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = [],  # noqa: B006
+    language: Annotated[list[str], typer.Option("--language", help="Article language (repeatable).")] = [],  # noqa: B006
+    mode: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
+    window: Annotated[int, typer.Option(help="Grow each passage by N sentences either side.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
+) -> None:
+    """Ranked passages for a question: score, headline, outlet, date, and each component's rank."""
+    from rag.pipeline import build_search, load_encoder, open_index
+    from rag.retrieve.collapse import sentence_window
+
+    settings = settings_for(index, retrieval_mode=mode, retrieval_k=k)
+    filters = make_filters(since, until, source, language)
+    encoder = load_encoder(settings)
+    with open_index(settings, encoder) as idx:
+        result = build_search(settings, idx, encoder).search(question, k=k, filters=filters)
+        passages = result.passages
+        if window:
+            passages = [sentence_window(idx, p, window, window) for p in passages]
+    if json_out:
+        data = {"question": question, "timings": result.timings, "passages": [p.to_dict() for p in passages]}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    _print_passages(passages, result.timings["total_s"])
+
+
+def render_answer(answer: Answer, streamed: bool) -> None:
+    if not streamed or answer.answer != answer.raw_answer:
+        if streamed:
+            out.print("\n[dim]verified:[/dim]")
+        out.print(answer.answer, highlight=False, soft_wrap=True)
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.outlet, c.date) if x)
+        out.print(f"[bold][{c.n}][/bold] {c.headline} [dim]{meta}[/dim]", highlight=False, soft_wrap=True)
+        out.print(
+            f"    „{c.quote}“ [dim](chars {c.quote_start}-{c.quote_end} of {c.article_id})[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for s in answer.unsupported_sentences:
+        out.print(f"[yellow]unsupported:[/yellow] {s}", highlight=False, soft_wrap=True)
+    t = answer.timings
+    out.print(
+        f"[dim]{answer.generator} · retrieve {t.get('retrieve_s', 0):.2f} s · first token "
+        f"{t.get('first_token_s', 0):.2f} s · total {t.get('total_s', 0):.2f} s[/dim]"
+    )
+
+
+def _show_stream(pieces: Iterable[str | Answer]) -> Answer | None:
+    """Print the draft as it streams, then the verified answer; returns the answer."""
+    streamed = False
+    answer = None
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            answer = piece
+        else:
+            streamed = True
+            out.print(piece, end="", highlight=False, soft_wrap=True)
+    if answer is not None:
+        render_answer(answer, streamed)
+    return answer
+
+
+def _qa(settings: Settings, generator: str | None) -> NewsQA:
+    from rag.pipeline import build_qa, load_encoder, open_index
+
+    encoder = load_encoder(settings)
+    store = open_index(settings, encoder)
+    return build_qa(settings, chosen_generator(settings, generator), store=store, encoder=encoder, on_warning=warn)
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in any language.")],
+    index: IndexOpt = None,
+    generator: GeneratorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = [],  # noqa: B006
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Passages given to the generator.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+) -> None:
+    """Answer a question with verified citations; streams on a terminal."""
+    settings = settings_for(index, generator=generator)
+    qa = _qa(settings, generator)
+    filters = make_filters(since, until, source, [])
+    if json_out:
+        print(json.dumps(qa.ask(question, filters=filters, k=k).to_json(), ensure_ascii=False))
+        return
+    _show_stream(qa.stream(question, filters=filters, k=k))
+
+
+def chat(index: IndexOpt = None, generator: GeneratorOpt = None) -> None:
+    """Ask questions and follow-ups in one conversation (empty line or Ctrl-D ends)."""
+    settings = settings_for(index, generator=generator)
+    qa = _qa(settings, generator)
+    history: list[Turn] = []
+    while True:
+        try:
+            question = input("? ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        answer = _show_stream(qa.stream(question, history=history))
+        if answer is not None:
+            history.append(Turn(question, answer.answer))

@@ -1,0 +1,106 @@
+"""The composition root: the one place where settings become a working pipeline.
+
+Every caller (the CLI, the chat, ``rag eval``, ``rag bench`` and the scripts in ``eval/``) builds its
+search and its question answering here, so what is evaluated and benchmarked is exactly what a
+user runs: the same reranker, the same generator settings, the same verifier, the same refusal
+threshold. Stages below know nothing of :class:`~rag.config.Settings` beyond what they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from rag.answer.chain import NewsQA
+from rag.answer.evidence import EvidenceAnswerer
+from rag.answer.generators import ChatGenerator, EvidenceGenerator, Generator
+from rag.answer.verify import CitationVerifier
+from rag.config import Generator as GeneratorName
+from rag.config import Settings
+from rag.errors import ModelMissingError
+from rag.ingest.pipeline import model_info
+from rag.models.chat import make_chat_model
+from rag.models.embedders import SentenceEmbedder, load_embedder, resolve_spec
+from rag.retrieve.rerankers import make_reranker
+from rag.retrieve.search import HybridSearch, retrieval_config
+from rag.store import open_store
+from rag.store.base import NewsStore
+from rag.types import Encoder
+
+__all__ = [
+    "build_generator",
+    "build_qa",
+    "build_search",
+    "evidence_min_score",
+    "load_encoder",
+    "model_info",
+    "open_index",
+]
+
+
+def load_encoder(settings: Settings) -> SentenceEmbedder:
+    """The configured embedding model (loaded from its local folder)."""
+    return load_embedder(settings)
+
+
+def open_index(settings: Settings, encoder: Encoder) -> NewsStore:
+    """The configured index, refused when it was built with another model than ``encoder``."""
+    return open_store(settings, model_info(encoder))
+
+
+def build_search(settings: Settings, store: NewsStore, encoder: Encoder) -> HybridSearch:
+    """Hybrid search over ``store`` with the configured modes, weights and second stage."""
+    reranker = make_reranker(settings.reranker, encoder, settings.cross_encoder, settings.fusion_alpha)
+    return HybridSearch(store, encoder, retrieval_config(settings), reranker)
+
+
+def evidence_min_score(settings: Settings) -> float:
+    """The evidence generator's refusal threshold: configured, else the embedding model's own."""
+    if settings.evidence_min_score is not None:
+        return settings.evidence_min_score
+    return resolve_spec(settings.embed_model).evidence_min_score
+
+
+def build_generator(
+    settings: Settings, name: GeneratorName, encoder: Encoder, chat_model: BaseChatModel | None = None
+) -> Generator:
+    """The generator called ``name``; ``chat_model`` replaces the configured one (tests, the judge)."""
+    if name == "evidence":
+        return EvidenceGenerator(EvidenceAnswerer(encoder, min_score=evidence_min_score(settings)))
+    llm = chat_model if chat_model is not None else make_chat_model(settings, name)
+    return ChatGenerator(name, llm, encoding=settings.tokenizer, exclusive=name == "local")
+
+
+def build_qa(
+    settings: Settings,
+    generator: GeneratorName | None = None,
+    *,
+    store: NewsStore,
+    encoder: Encoder,
+    chat_model: BaseChatModel | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> NewsQA:
+    """Question answering over ``store`` with ``generator`` (default: the configured one).
+
+    When the configured local model is missing and ``settings.fallback_to_evidence`` is on, the
+    evidence generator answers instead and ``on_warning`` is told why; a generator asked for by
+    name is never replaced.
+    """
+    name = generator or settings.generator
+    try:
+        gen = build_generator(settings, name, encoder, chat_model)
+    except ModelMissingError as exc:
+        if not (name == "local" and generator is None and settings.fallback_to_evidence):
+            raise
+        if on_warning is not None:
+            on_warning(f"{exc}; answering evidence-only")
+        gen = build_generator(settings, "evidence", encoder)
+    return NewsQA(
+        build_search(settings, store, encoder),
+        gen,
+        CitationVerifier(encoder),
+        answer_k=settings.answer_k,
+        context_tokens=settings.context_tokens,
+        encoding=settings.tokenizer,
+    )

@@ -1,0 +1,1 @@
+"""The Gradio chat (``rag serve``, ``python app.py``): page, backend and HTML rendering."""
