@@ -45,7 +45,11 @@ def main() -> None:
     for run in args.runs:
         rows = [r for r in read_per_question(run) if keep is None or r["id"] in keep]
         m = aggregate(rows)
-        generator = json.loads((run / "run.json").read_text())["generator"]
+        config = json.loads((run / "run.json").read_text())
+        generator = config["generator"]
+        context = config.get("settings", {}).get("context")
+        if context:  # runs since evidence-first context say which context the generator read
+            generator += f" ({context})"
         cells = []
         for key, _ in COLUMNS:
             value = m[key]

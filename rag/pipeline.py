@@ -13,7 +13,7 @@ from collections.abc import Callable
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from rag.answer.chain import NewsQA
-from rag.answer.evidence import EvidenceAnswerer
+from rag.answer.evidence import EvidenceAnswerer, SentenceSource
 from rag.answer.generators import ChatGenerator, EvidenceGenerator, Generator
 from rag.answer.verify import CitationVerifier
 from rag.config import Generator as GeneratorName
@@ -62,14 +62,19 @@ def evidence_min_score(settings: Settings) -> float:
     return resolve_spec(settings.embed_model).evidence_min_score
 
 
-def build_generator(
-    settings: Settings, name: GeneratorName, encoder: Encoder, chat_model: BaseChatModel | None = None
-) -> Generator:
+def build_generator(settings: Settings, name: GeneratorName, chat_model: BaseChatModel | None = None) -> Generator:
     """The generator called ``name``; ``chat_model`` replaces the configured one (tests, the judge)."""
     if name == "evidence":
-        return EvidenceGenerator(EvidenceAnswerer(encoder, min_score=evidence_min_score(settings)))
+        return EvidenceGenerator(EvidenceAnswerer(min_score=evidence_min_score(settings)))
     llm = chat_model if chat_model is not None else make_chat_model(settings, name)
-    return ChatGenerator(name, llm, encoding=settings.tokenizer, exclusive=name == "local")
+    return ChatGenerator(
+        name,
+        llm,
+        encoding=settings.tokenizer,
+        exclusive=name == "local",
+        grammar=settings.grammar,
+        max_tokens=settings.max_answer_tokens,
+    )
 
 
 def build_qa(
@@ -89,18 +94,22 @@ def build_qa(
     """
     name = generator or settings.generator
     try:
-        gen = build_generator(settings, name, encoder, chat_model)
+        gen = build_generator(settings, name, chat_model)
     except ModelMissingError as exc:
         if not (name == "local" and generator is None and settings.fallback_to_evidence):
             raise
         if on_warning is not None:
             on_warning(f"{exc}; answering evidence-only")
-        gen = build_generator(settings, "evidence", encoder)
+        gen = build_generator(settings, "evidence")
     return NewsQA(
         build_search(settings, store, encoder),
         gen,
         CitationVerifier(encoder),
+        SentenceSource(encoder, store),
+        fallback=build_generator(settings, "evidence") if gen.name != "evidence" else None,
         answer_k=settings.answer_k,
+        context=settings.context,
         context_tokens=settings.context_tokens,
+        evidence_tokens=settings.evidence_tokens,
         encoding=settings.tokenizer,
     )

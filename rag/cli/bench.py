@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from rag.cli.common import IndexOpt, ModelOpt, log, out, print_figures, print_rows, settings_for
+from rag.config import ContextKind as Context
 from rag.config import Generator
 from rag.errors import NewsragError
 
@@ -187,19 +188,20 @@ def load(
 def answer(
     index: IndexOpt = None,
     generators: Annotated[str, typer.Option(help="Comma-separated generators.")] = "evidence,local",
-    budgets: Annotated[str, typer.Option(help="Context budgets in cl100k tokens.")] = "1000,2000",
+    contexts: Annotated[str, typer.Option(help="evidence (the best sentences) and/or passages (whole ones).")] = (
+        "evidence"
+    ),
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = None,
 ) -> None:
-    """Time to first token, total time and peak memory per generator at 1k and 2k tokens of context."""
+    """Time to first token, total time and peak memory per generator and context (the served pipeline)."""
     from rag.bench.answer import run_answer_benchmark
     from rag.bench.questions import ANSWER_QUESTIONS
 
-    rows = run_answer_benchmark(
-        settings_for(index),
-        ANSWER_QUESTIONS,
-        _generators(generators),
-        [int(b) for b in budgets.split(",")],
-        log=log,
-    )
+    kinds: list[Context] = []
+    for c in (c.strip() for c in contexts.split(",") if c.strip()):
+        if c not in ("evidence", "passages"):
+            raise NewsragError(f"--contexts {contexts!r}: use evidence and/or passages")
+        kinds.append("evidence" if c == "evidence" else "passages")
+    rows = run_answer_benchmark(settings_for(index), ANSWER_QUESTIONS, _generators(generators), kinds, log=log)
     print_rows("answer benchmark", rows)
     _write(out_file, rows)

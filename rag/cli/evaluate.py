@@ -155,6 +155,45 @@ def answers(
         err.print(f"all {n} floors met ({floors})", highlight=False)
 
 
+@app.command("claims")
+def claims(
+    sources: Annotated[list[Path], typer.Argument(help="Article files or folders the gold set refers to.")],
+    demo: Annotated[bool, typer.Option(help="Also read the demo corpus (fetched once, as `rag corpus demo`).")] = True,
+    gold: Annotated[Path, typer.Option("--gold", help="Claims gold set (JSON Lines).")] = Path(
+        "eval/datasets/claims.jsonl"
+    ),
+    model: ModelOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write metrics.json and per_item.jsonl here.")] = None,
+    floors: Annotated[Path | None, typer.Option(help="JSON of bounds, e.g. misattributions_passed_max: 0.")] = None,
+) -> None:
+    """Misattributions the verifier lets pass (goal 0) and right claims it accepts, on a claims gold set."""
+    from rag.evaluate.claims import load_claims, run_claims_eval
+    from rag.evaluate.gate import check_floors
+    from rag.ingest.loaders import load_paths
+    from rag.records import Article
+
+    items = load_claims(gold)
+    paths = list(sources)
+    if demo:
+        from rag.ingest.corpus import fetch_demo_csv
+
+        paths.append(fetch_demo_csv(settings_for()))
+    articles = [a for a in load_paths(paths) if isinstance(a, Article)]
+    result = run_claims_eval(items, articles, settings_for(None, model), out_dir=out_dir, log=log)
+    figures = {k: v for k, v in result.items() if k != "by_kind"}
+    for kind, m in result["by_kind"].items():
+        figures[f"{kind}: misattributions passed / right accepted / items"] = (
+            f"{m['misattributions_passed']} / {m['right_accepted']} / {m['items']}"
+        )
+    print_figures(f"claims ({gold.name})", figures, header="metric")
+    if floors is not None:
+        n, missed = check_floors(result, floors)
+        if missed:
+            err.print("[red]regression:[/red] " + "; ".join(missed), highlight=False)
+            raise typer.Exit(1)
+        err.print(f"all {n} floors met ({floors})", highlight=False)
+
+
 @app.command("compare")
 def compare(run_a: Path, run_b: Path) -> None:
     """Differences between two `rag eval answers --out` runs, question by question where the verdict changed."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from rag.cli.common import (
     GeneratorOpt,
@@ -83,20 +84,24 @@ def search(
 
 
 def render_answer(answer: Answer, streamed: bool) -> None:
-    if not streamed or answer.answer != answer.raw_answer:
-        if streamed:
-            out.print("\n[dim]verified:[/dim]")
-        out.print(answer.answer, highlight=False, soft_wrap=True)
+    """The verified answer (its short answer first, in bold), its sources with the quoted sentences, and notes."""
+    if streamed:
+        out.print("\n[dim]verified:[/dim]")
+    if answer.short_answer:
+        out.print(f"[bold]{escape(answer.short_answer)}[/bold]", highlight=False, soft_wrap=True)
+    out.print(escape(answer.answer), highlight=False, soft_wrap=True)
     for c in answer.citations:
-        meta = " · ".join(x for x in (c.outlet, c.date) if x)
-        out.print(f"[bold][{c.n}][/bold] {c.headline} [dim]{meta}[/dim]", highlight=False, soft_wrap=True)
+        meta = escape(" · ".join(x for x in (c.outlet, c.date) if x))
+        out.print(f"[bold]\\[{c.n}][/bold] {escape(c.headline)} [dim]{meta}[/dim]", highlight=False, soft_wrap=True)
         out.print(
-            f"    „{c.quote}“ [dim](chars {c.quote_start}-{c.quote_end} of {c.article_id})[/dim]",
+            f"    „{escape(c.quote)}“ [dim](chars {c.quote_start}-{c.quote_end} of {escape(c.article_id)})[/dim]",
             highlight=False,
             soft_wrap=True,
         )
     for s in answer.unsupported_sentences:
-        out.print(f"[yellow]unsupported:[/yellow] {s}", highlight=False, soft_wrap=True)
+        out.print(f"[yellow]unsupported:[/yellow] {escape(s)}", highlight=False, soft_wrap=True)
+    for note in answer.notes:
+        warn(note)
     t = answer.timings
     out.print(
         f"[dim]{answer.generator} · retrieve {t.get('retrieve_s', 0):.2f} s · first token "

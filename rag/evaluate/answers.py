@@ -4,9 +4,9 @@ Every question goes through the pipeline a user gets (:func:`rag.pipeline.build_
 search with its second stage, generator, verifier and refusal threshold), streamed, so the
 first-token time is real. Metric definitions (also in docs/evaluation.md):
 
-- em / f1: SQuAD exact match and token F1 (see :mod:`rag.evaluate.metrics`) of the answer, citations
-  removed, against the best gold answer;
-- answer_contained: a normalised gold answer occurs inside the normalised answer;
+- em / f1: SQuAD exact match and token F1 (see :mod:`rag.evaluate.metrics`) of the short answer
+  (the whole answer where a generator gives none), citations removed, against the best gold answer;
+- answer_contained: a normalised gold answer occurs inside the normalised short answer + answer;
 - citation_precision: cited passages that contain a gold answer or the gold evidence ÷ cited
   passages (answered questions with citations);
 - citation_recall: share of answerable questions whose gold evidence passage/article is cited;
@@ -64,10 +64,11 @@ def _good_citation(q: GoldQuestion, c: Citation) -> bool:
 def _answer_scores(q: GoldQuestion, a: Answer) -> dict[str, Any]:
     """Correctness and citation scores of an answerable question's answer."""
     refused = a.refused
+    short = a.short_answer or a.answer
     row: dict[str, Any] = {
-        "em": 0.0 if refused else exact_match(a.answer, q.answers),
-        "f1": 0.0 if refused else token_f1(a.answer, q.answers),
-        "answer_contained": 0.0 if refused else contained(a.answer, q.answers),
+        "em": 0.0 if refused else exact_match(short, q.answers),
+        "f1": 0.0 if refused else token_f1(short, q.answers),
+        "answer_contained": 0.0 if refused else contained(f"{a.short_answer or ''} {a.answer}", q.answers),
         "citation_precision": (
             sum(_good_citation(q, c) for c in a.citations) / len(a.citations) if a.citations else None
         ),
@@ -89,6 +90,7 @@ def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
         "id": q.id,
         "question": q.question,
         "gold": " | ".join(q.answers),
+        "short_answer": a.short_answer or "",
         "answer": a.answer,
         "refused": a.refused,
         "citations": " | ".join(f"[{c.n}] {c.article_id}" for c in a.citations),
@@ -96,6 +98,7 @@ def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
         "unsupported": " | ".join(a.unsupported_sentences),
         "total_s": round(a.timings.get("total_s", 0.0), 3),
         "first_token_s": round(a.timings.get("first_token_s", 0.0), 3),
+        "notes": " | ".join(a.notes),
     }
     if q.answerable:
         row.update(_answer_scores(q, a))
@@ -137,6 +140,7 @@ PER_QUESTION_COLUMNS = (
     "id",
     "question",
     "gold",
+    "short_answer",
     "answer",
     "citations",
     "unsupported",
@@ -155,6 +159,7 @@ PER_QUESTION_COLUMNS = (
     "judge_raw",
     "first_token_s",
     "total_s",
+    "notes",
 )
 NUMERIC_COLUMNS = (
     "em",

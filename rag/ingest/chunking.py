@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.records import Article, Chunk
+from rag.records import Article, Chunk, Sentence
 from rag.text.sentences import sentence_spans
 from rag.text.tokens import get_encoding
 
@@ -72,6 +72,21 @@ class Chunker:
                 for ps, pe in self._token_pieces(article.body, s, e):
                     out.append((ps, pe, self.count(article.body[ps:pe])))
         return out
+
+    def sentences(self, article: Article) -> list[Sentence]:
+        """The article's sentences as chunks are built from them (an over-long one in token pieces),
+        each with the text its vector embeds (the headline as the title, as for chunks)."""
+        return [
+            Sentence(
+                article_id=article.id,
+                seq=i,
+                start=s,
+                end=e,
+                text=article.body[s:e],
+                embed_text=self.format_embed(article.headline, article.body[s:e]),
+            )
+            for i, (s, e, _) in enumerate(self.units(article))
+        ]
 
     def chunk(self, article: Article) -> list[Chunk]:
         body = article.body

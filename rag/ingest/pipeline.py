@@ -20,7 +20,7 @@ from rag.errors import InputProblem
 from rag.ingest.chunking import Chunker, ChunkerConfig
 from rag.ingest.embed_cache import EmbeddingCache
 from rag.ingest.loaders import LoadOptions, load_paths
-from rag.records import Article, Chunk, ModelInfo
+from rag.records import Article, Chunk, ModelInfo, Sentence
 from rag.store import open_writer
 from rag.store.base import StoreWriter
 from rag.types import Encoder
@@ -52,6 +52,8 @@ class IngestReport:
     chunks_added: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    sentences_added: int = 0
+    sentences_embedded: int = 0
     problems: list[InputProblem] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -68,7 +70,8 @@ class IngestReport:
         return (
             f"{self.added + self.updated} articles ingested ({self.added} new, {self.updated} changed, "
             f"{self.unchanged} unchanged), {self.chunks_added} chunks ({self.chunks_embedded} embedded, "
-            f"{self.chunks_reused} reused) in {self.seconds:.1f} s, {rate:.1f} chunks/s; "
+            f"{self.chunks_reused} reused), {self.sentences_added} sentence vectors ({self.sentences_embedded} "
+            f"embedded) in {self.seconds:.1f} s, {rate:.1f} chunks/s; "
             f"index now {self.total_articles} articles, {self.total_chunks} chunks; "
             f"{len(self.errors)} problem(s)"
         )
@@ -94,6 +97,15 @@ def chunker_fingerprint(settings: Settings) -> dict[str, object]:
         "encoding": settings.tokenizer,
         "sentences": "pysbd+repair-v1",
     }
+
+
+@dataclass
+class Planned:
+    """An article to write, cut into chunks and sentences."""
+
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[Sentence]
 
 
 class _Run:
@@ -141,12 +153,16 @@ class _Run:
         return batch
 
     def changed(self, writer: StoreWriter, batch: dict[str, Article]) -> tuple[list[Article], dict[str, str]]:
-        """The articles that are new or changed, and the stored content hashes."""
+        """The articles that are new or changed, and the stored content hashes.
+
+        An unchanged article stored before sentence vectors existed counts as changed once, so its
+        sentences get vectors (its chunk vectors are reused)."""
         stored = writer.content_hashes(batch)
+        lacking = writer.without_sentences(batch) if self.settings.sentence_vectors else set()
         todo: list[Article] = []
         for art in batch.values():
             old = stored.get(art.id)
-            if old == art.content_hash:
+            if old == art.content_hash and art.id not in lacking:
                 self.report.unchanged += 1
                 continue
             todo.append(art)
@@ -156,13 +172,14 @@ class _Run:
                 self.report.updated += 1
         return todo, stored
 
-    def chunk(self, todo: list[Article], stored: dict[str, str]) -> list[tuple[Article, list[Chunk]]]:
+    def chunk(self, todo: list[Article], stored: dict[str, str]) -> list[Planned]:
         chunker = make_chunker(self.settings, self.encoder)
         advance = self.task("chunking", len(todo))
-        planned: list[tuple[Article, list[Chunk]]] = []
+        planned: list[Planned] = []
         for art in todo:
             try:
-                planned.append((art, chunker.chunk(art)))
+                sentences = chunker.sentences(art) if self.settings.sentence_vectors else []
+                planned.append(Planned(art, chunker.chunk(art), sentences))
             except ValueError as exc:
                 self.problem(InputProblem(art.source, str(exc), art.source_ref))
                 if art.id in stored:
@@ -172,13 +189,26 @@ class _Run:
             advance(1)
         return planned
 
-    def vectors(self, writer: StoreWriter, chunks: list[Chunk]) -> dict[str, np.ndarray]:
-        """A vector per embed-text hash: reused from the index or the cache, else embedded now."""
-        vectors = writer.stored_vectors(c.text_hash for c in chunks)
-        need: dict[str, str] = {}
-        for c in chunks:
-            if c.text_hash not in vectors and c.text_hash not in need:
-                need[c.text_hash] = c.embed_text
+    def vectors(self, writer: StoreWriter, planned: list[Planned]) -> dict[str, np.ndarray]:
+        """A vector per embed-text hash of every chunk and sentence: reused from the index or the
+        cache, else embedded now (chunks first, then sentences, each with its own progress bar)."""
+        chunks = [c for p in planned for c in p.chunks]
+        sentences = [s for p in planned for s in p.sentences]
+        vectors = writer.stored_vectors([*(c.text_hash for c in chunks), *(s.text_hash for s in sentences)])
+        t_embed = time.perf_counter()
+        embedded = self._embed(vectors, {c.text_hash: c.embed_text for c in chunks}, "embedding")
+        self.report.chunks_embedded = len(embedded)
+        self.report.chunks_reused = sum(1 for c in chunks if c.text_hash not in embedded)
+        if sentences:
+            texts = {s.text_hash: s.embed_text for s in sentences}
+            self.report.sentences_embedded = len(self._embed(vectors, texts, "sentences"))
+        self.report.embed_seconds = time.perf_counter() - t_embed
+        return vectors
+
+    def _embed(self, vectors: dict[str, np.ndarray], texts: dict[str, str], task: str) -> set[str]:
+        """Add to ``vectors`` those of ``texts`` (hash -> embed text) it lacks, from the cache or the
+        encoder; returns the hashes the encoder embedded."""
+        need = {h: t for h, t in texts.items() if h not in vectors}
         cache = None
         if self.settings.embed_cache is not None:
             enc = self.encoder
@@ -187,8 +217,7 @@ class _Run:
             vectors.update(cached)
             for h in cached:
                 need.pop(h)
-        t_embed = time.perf_counter()
-        advance = self.task("embedding", len(need))
+        advance = self.task(task, len(need))
         # Longest first, in the groups the encoder asks for, so each batch holds texts of similar length.
         hashes = sorted(need, key=lambda h: -len(need[h]))
         step = max(1, self.encoder.group_size)
@@ -202,19 +231,19 @@ class _Run:
         finally:
             if cache is not None:
                 cache.close()
-        self.report.embed_seconds = time.perf_counter() - t_embed
-        self.report.chunks_embedded = len(need)
-        self.report.chunks_reused = sum(1 for c in chunks if c.text_hash not in need)
-        return vectors
+        return set(need)
 
-    def write(
-        self, writer: StoreWriter, planned: list[tuple[Article, list[Chunk]]], vectors: dict[str, np.ndarray]
-    ) -> None:
+    def write(self, writer: StoreWriter, planned: list[Planned], vectors: dict[str, np.ndarray]) -> None:
         dim = self.encoder.dim
-        for art, cs in planned:
-            mat = np.stack([vectors[c.text_hash] for c in cs]) if cs else np.zeros((0, dim), np.float32)
-            writer.add(art, cs, mat)
-            self.report.chunks_added += len(cs)
+
+        def matrix(hashes: list[str]) -> np.ndarray:
+            return np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
+
+        for p in planned:
+            sentence_vectors = matrix([s.text_hash for s in p.sentences]) if p.sentences else None
+            writer.add(p.article, p.chunks, matrix([c.text_hash for c in p.chunks]), p.sentences, sentence_vectors)
+            self.report.chunks_added += len(p.chunks)
+            self.report.sentences_added += len(p.sentences)
         # nothing changed: keep the live generation as it is (but do create a new, empty index)
         manifest = writer.commit() if planned or writer.is_new else None
         if manifest is not None:
@@ -245,8 +274,7 @@ def ingest_articles(
     with open_writer(settings, model_info(encoder), chunker_fingerprint(settings)) as writer:
         todo, stored = run.changed(writer, batch)
         planned = run.chunk(todo, stored)
-        vectors = run.vectors(writer, [c for _, cs in planned for c in cs])
-        run.write(writer, planned, vectors)
+        run.write(writer, planned, run.vectors(writer, planned))
     run.report.seconds = time.perf_counter() - t0
     return run.report
 

@@ -63,14 +63,18 @@ class LlamaCppChat(BaseChatModel):
             )
         return self._llm
 
-    def _params(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
-        return {
+    def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
+        """The completion request; ``response_format`` (a JSON schema) makes llama.cpp decode under a grammar."""
+        params: dict[str, Any] = {
             "messages": [{"role": _role(m), "content": str(m.content)} for m in messages],
             "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
+            "max_tokens": kwargs.get("max_tokens") or self.max_tokens,
             "stop": stop or [],
             "seed": 0,
         }
+        if kwargs.get("response_format"):
+            params["response_format"] = kwargs["response_format"]
+        return params
 
     def _generate(
         self,
@@ -79,7 +83,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = "".join(c.message.content for c in self._stream(messages, stop, run_manager))  # type: ignore[misc]
+        text = "".join(c.message.content for c in self._stream(messages, stop, run_manager, **kwargs))  # type: ignore[misc]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(
@@ -89,7 +93,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for part in self._client().create_chat_completion(stream=True, **self._params(messages, stop)):
+        for part in self._client().create_chat_completion(stream=True, **self._params(messages, stop, **kwargs)):
             delta = part["choices"][0].get("delta", {}).get("content") or ""
             if delta:
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))

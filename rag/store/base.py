@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
-from rag.records import Article, Chunk, ModelInfo, SearchFilters, StoredChunk
+from rag.records import Article, Chunk, ModelInfo, SearchFilters, Sentence, StoredChunk, StoredSentence
 
 FORMAT_VERSION = 1
 
@@ -135,6 +135,10 @@ class NewsStore(Protocol):
 
     def article_ids(self) -> list[str]: ...
 
+    def sentences(self, article_ids: Sequence[str]) -> dict[str, list[StoredSentence]]:
+        """Stored sentences with vectors per article (empty where the index has none)."""
+        ...
+
     def chunk_articles(self) -> dict[int, str]: ...
 
     def chunk_texts(self) -> list[tuple[str, str]]: ...
@@ -172,7 +176,18 @@ class StoreWriter(Protocol):
 
     def existing_article_ids(self, ids: Iterable[str]) -> list[str]: ...
 
-    def add(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+    def without_sentences(self, ids: Iterable[str]) -> set[str]:
+        """Those of these stored articles that have no sentence vectors (written before they existed)."""
+        ...
+
+    def add(
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: Sequence[Sentence] = (),
+        sentence_vectors: np.ndarray | None = None,
+    ) -> None: ...
 
     def commit(self) -> Manifest: ...
 

@@ -23,7 +23,11 @@ CSS = """
 def answer_markdown(answer: Answer) -> str:
     """The answer text with each [n] turned into a link to its source card."""
     text = html.escape(answer.answer, quote=False)
+    if answer.short_answer:
+        text = f"**{html.escape(answer.short_answer, quote=False)}**\n\n{text}"
     text = re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#src-{m[1]}">[{m[1]}]</a>', text)
+    if answer.notes:
+        text += "\n\n" + "\n".join(f"ℹ️ {html.escape(n)}" for n in answer.notes)
     if answer.unsupported_sentences:
         text += "\n\n" + "\n".join(
             f"⚠️ *not supported by the sources:* {html.escape(s)}" for s in answer.unsupported_sentences

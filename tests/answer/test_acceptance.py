@@ -102,6 +102,8 @@ def check_acceptance(qa: NewsQA) -> dict[str, object]:
     seen["kursk"] = a.answer
     assert not a.refused and "8000" in numbers(a.answer), a
     assert any("Kursk" in c.quote for c in a.citations), a.citations
+    # the short answer comes first and is the number itself, cited
+    assert a.short_answer and "8000" in numbers(a.short_answer) and "[" in a.short_answer, a
 
     a = qa.ask(QUESTIONS["support_en"])
     seen["support_en"] = a.answer
@@ -126,6 +128,8 @@ def test_answer_json_shape_and_quote_offsets(news):
     assert set(data) == {
         "question",
         "standalone_question",
+        "short_answer",
+        "notes",
         "answer",
         "refused",
         "language",

@@ -138,3 +138,90 @@ def test_hyphenated_compound_matches_its_parts():
 def test_short_answer_is_kept_when_its_source_sentence_answers_the_question(verifier, passages):
     v = verifier.verify("Linda Park [1].", passages, "Who is the mayor who spoke about the bridge work?", "en")
     assert not v.refused and v.citations[0].quote.startswith("The work will cost"), v.sentences
+
+
+# Claim checks at the sentence that carries the claim (issue: a right name from the wrong sentence must fail)
+
+BREXIT = (
+    "Labour leader Jeremy Corbyn pledged support to Mrs May if she meets his party's tests on the Brexit deal. "
+    "Liberal Democrat leader Tim Farron said his party would fight to keep Britain in the European Union."
+)
+
+
+def test_farron_corbyn_misattribution_is_caught(verifier):
+    p = [_passage(1, BREXIT, "May faces the Commons")]
+    q = "Who pledged support to whom?"
+    bad = "Tim Farron of the Liberal Democrats pledged support to Mrs May if she meets his party's tests [1]."
+    v = verifier.verify(bad, p, q, "en")
+    assert v.refused and v.unsupported, v.sentences
+    assert "Farron" in v.sentences[0].reason, v.sentences  # the name is not vouched for by Corbyn's sentence
+    good = "Jeremy Corbyn pledged support to Mrs May if she meets his party's tests on the Brexit deal [1]."
+    v = verifier.verify(good, p, q, "en")
+    assert not v.refused and v.citations[0].quote.startswith("Labour leader Jeremy Corbyn"), v.sentences
+
+
+def test_two_people_two_statements_in_one_passage(verifier):
+    body = (
+        "Finance minister Anna Berg said the budget will rise by 3 percent next year. "
+        "Opposition leader Tom Reed said the plan would hurt pensioners."
+    )
+    p = [_passage(1, body, "Budget row")]
+    q = "What did the minister say about the budget?"
+    assert verifier.verify("Tom Reed said the budget will rise by 3 percent [1].", p, q, "en").refused
+    v = verifier.verify("Anna Berg said the budget will rise by 3 percent [1].", p, q, "en")
+    assert not v.refused, v.sentences
+
+
+def test_misattribution_across_two_passages(verifier):
+    p = [
+        _passage(1, "Mayor Linda Park announced a new tram line for the east of the city.", "New tram line"),
+        _passage(2, "Councillor Omar Said criticised the cost of the new stadium.", "Stadium costs", start=0),
+    ]
+    q = "Who announced the new tram line?"
+    v = verifier.verify("Omar Said announced a new tram line for the east of the city [1].", p, q, "en")
+    assert v.refused, v.sentences
+    assert not verifier.verify("Linda Park announced a new tram line [2].", p, q, "en").refused  # moved to [1]
+
+
+def test_swapped_numbers_in_one_sentence(verifier):
+    p = [_passage(1, "The council approved 12 new buses and 3 trams for the city on Monday.", "Transport plan")]
+    q = "How many new buses did the council approve?"
+    v = verifier.verify("The council approved 3 new buses [1].", p, q, "en")
+    assert v.refused and "said of something else" in v.sentences[0].reason, v.sentences
+    assert not verifier.verify("The council approved 12 new buses [1].", p, q, "en").refused
+
+
+def test_negation_must_agree(verifier):
+    p = [_passage(1, "Mayor Linda Park did not pledge support for the new stadium on Monday.", "Stadium")]
+    q = "Did the mayor pledge support for the stadium?"
+    v = verifier.verify("Mayor Linda Park pledged support for the new stadium [1].", p, q, "en")
+    assert v.refused and "negation" in v.sentences[0].reason, v.sentences
+    assert not verifier.verify("Linda Park did not pledge support for the stadium [1].", p, q, "en").refused
+
+
+def test_claim_assembled_from_two_unrelated_sentences(verifier):
+    body = (
+        "The bridge on Elm Street will close for repairs next week. "
+        "The city has also repainted the town hall. Tourists visited the museum in large numbers. "
+        "The library extended its opening hours. "
+        "Firefighters were called out 40 times during the storm."
+    )
+    p = [_passage(1, body, "City news")]
+    q = "How often were firefighters called out?"
+    # every word is in the passage (the old whole-passage check let this pass), but not in one sentence
+    v = verifier.verify("The Elm Street bridge closed after firefighters were called out 40 times [1].", p, q, "en")
+    assert v.refused, v.sentences
+    v = verifier.verify(
+        "Repairs closing the Elm Street bridge led to 40 storm call-outs for firefighters [1].", p, q, "en"
+    )
+    assert v.refused, v.sentences
+    assert not verifier.verify("Firefighters were called out 40 times during the storm [1].", p, q, "en").refused
+
+
+def test_short_answer_is_checked_and_cited(verifier, passages):
+    v = verifier.verify(
+        "The repairs will cost 4,500,000 dollars [1].", passages, Q, "en", short_answer="4,500,000 dollars"
+    )
+    assert v.short_answer == "4,500,000 dollars [1]"
+    v = verifier.verify("The repairs will cost 4,500,000 dollars [1].", passages, Q, "en", short_answer="9 million")
+    assert v.short_answer is None and not v.refused

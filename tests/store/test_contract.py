@@ -154,3 +154,31 @@ def test_bm25_follows_deletes(store_settings, small_embedder, index):
             assert idx.lexical.search("Brzęczyszczykiewicz", 5) == []
         assert HybridSearch(idx, small_embedder).run("Brzęczyszczykiewicz", mode="bm25") == []
         assert idx.manifest.articles == 7 and "rare" not in idx.article_ids()
+
+
+def test_sentence_vectors_are_stored_reused_and_backfilled(store_settings, small_embedder, tmp_path):
+    """Each sentence gets a vector at ingest; an unchanged re-ingest embeds nothing; an index written
+    without them gets them on the next ingest, reusing every chunk vector."""
+    settings = store_settings
+    story = tmp_path / "s.txt"
+    story.write_text(
+        "Brücke eröffnet\nDie neue Brücke in Graz wurde am Montag eröffnet. Sie kostete 12 Millionen Euro.\n",
+        encoding="utf-8",
+    )
+    off = ingest_paths([story], settings.with_(sentence_vectors=False), small_embedder)
+    assert off.sentences_added == 0
+    on = ingest_paths([story], settings, small_embedder)
+    assert on.updated == 1 and on.chunks_embedded == 0 and on.sentences_embedded == 2
+    again = ingest_paths([story], settings, small_embedder)
+    assert again.unchanged == 1 and again.sentences_embedded == 0
+    with open_test_store(settings, small_embedder) as idx:
+        [aid] = idx.article_ids()
+        body = idx.article(aid).body
+        rows = idx.sentences([aid])[aid]
+        assert [r.text for r in rows] == [
+            "Die neue Brücke in Graz wurde am Montag eröffnet.",
+            "Sie kostete 12 Millionen Euro.",
+        ]
+        assert all(body[r.start : r.end] == r.text for r in rows)
+        vec = small_embedder.encode_documents([small_embedder.format_document("Brücke eröffnet", rows[1].text)])[0]
+        assert float(rows[1].vector @ vec) > 0.999

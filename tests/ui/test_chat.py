@@ -73,6 +73,7 @@ def test_api_endpoint_returns_documented_json(served):
     )
     assert set(data) >= {"question", "answer", "refused", "citations", "timings", "language", "generator"}
     assert not data["refused"] and data["citations"]
+    assert "8000" in data["short_answer"], data
     c = data["citations"][0]
     assert c["quote"] and c["quote_end"] > c["quote_start"] and "Kursk" in c["quote"]
 
@@ -125,6 +126,8 @@ def test_browser_ask_open_source_upload(served):
         page.locator("#ask").click()
         cite = page.locator("#chat a.cite").first
         cite.wait_for(timeout=120_000)
+        strong = page.locator("#chat strong").first  # the short answer, in bold above its sentences
+        assert strong.is_visible() and strong.inner_text().strip(), page.locator("#chat").inner_text()
         assert cite.inner_text() == "[1]"
         cite.click()
         mark = page.locator("#src-1 mark")

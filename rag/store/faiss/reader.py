@@ -11,11 +11,21 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexCorruptError, NewsragError
-from rag.records import Article, ModelInfo, SearchFilters, StoredChunk
+from rag.records import Article, ModelInfo, SearchFilters, StoredChunk, StoredSentence
 from rag.store.base import CandidateSource, Manifest, check_compatible
 from rag.store.faiss.ann import filtered_params, prepare_for_search
 from rag.store.faiss.bm25 import LexicalIndex
-from rag.store.faiss.layout import ANN, CURRENT, LEXICAL, MANIFEST, STORE, VECTORS, connect, current_generation
+from rag.store.faiss.layout import (
+    ANN,
+    CURRENT,
+    LEXICAL,
+    MANIFEST,
+    STORE,
+    VECTORS,
+    connect,
+    current_generation,
+    unpack_vector,
+)
 
 
 class NewsIndex:
@@ -28,6 +38,7 @@ class NewsIndex:
         self.db = db
         self.vectors = vectors
         self._lexical: LexicalIndex | None = None
+        self._has_sentences: bool | None = None
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -113,6 +124,31 @@ class NewsIndex:
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ? ORDER BY seq", (article_id,))]
         return self.chunks(ids)
+
+    def sentences(self, article_ids: Sequence[str]) -> dict[str, list[StoredSentence]]:
+        """The stored sentences of these articles, in order (none for an index built without them)."""
+        out: dict[str, list[StoredSentence]] = {}
+        if not self.has_sentences:
+            return out
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(
+                f'SELECT article_id, seq, start, "end", text, vector FROM sentences WHERE article_id IN ({marks}) '
+                "ORDER BY article_id, seq",
+                part,
+            )
+            for aid, seq, s, e, text, blob in rows:
+                out.setdefault(aid, []).append(StoredSentence(aid, seq, s, e, text, unpack_vector(blob)))
+        return out
+
+    @property
+    def has_sentences(self) -> bool:
+        if self._has_sentences is None:
+            row = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sentences'").fetchone()
+            self._has_sentences = row is not None
+        return self._has_sentences
 
     def article_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM articles ORDER BY id")]

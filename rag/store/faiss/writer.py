@@ -15,7 +15,7 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMismatchError, NewsragError
-from rag.records import Article, Chunk, ModelInfo
+from rag.records import Article, Chunk, ModelInfo, Sentence
 from rag.store.base import (
     FORMAT_VERSION,
     Manifest,
@@ -37,6 +37,8 @@ from rag.store.faiss.layout import (
     fsync_path,
     migrate,
     now,
+    pack_vector,
+    unpack_vector,
     write_durable,
 )
 from rag.text.lexical import ANALYZER_VERSION, analyze
@@ -162,7 +164,8 @@ class IndexWriter:
         return out
 
     def stored_vectors(self, text_hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        """Vectors already in the index for these embed-text hashes (so they are not embedded again)."""
+        """Vectors already in the index for these embed-text hashes (chunks or sentences), so they are
+        not embedded again."""
         out: dict[str, np.ndarray] = {}
         hashes = list(set(text_hashes))
         for i in range(0, len(hashes), 500):
@@ -172,6 +175,13 @@ class IndexWriter:
                 f"SELECT text_hash, MIN(id) FROM chunks WHERE text_hash IN ({marks}) GROUP BY text_hash", part
             ):
                 out[h] = np.asarray(self._vec.reconstruct(int(cid)), dtype=np.float32)  # type: ignore[arg-type]
+            rest = [h for h in part if h not in out]
+            if rest:
+                marks = ",".join("?" * len(rest))
+                for h, blob in self._db.execute(
+                    f"SELECT text_hash, vector FROM sentences WHERE text_hash IN ({marks}) GROUP BY text_hash", rest
+                ):
+                    out[h] = unpack_vector(blob)
         return out
 
     # changes ----------------------------------------------------------------------------------------
@@ -192,13 +202,36 @@ class IndexWriter:
         rows = self._db.execute("SELECT id FROM articles WHERE source = ? OR source LIKE ?", (source, pattern))
         return [r[0] for r in rows]
 
+    def without_sentences(self, ids: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            sql = (
+                f"SELECT a.id FROM articles a WHERE a.id IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM sentences s WHERE s.article_id = a.id)"
+            )
+            out.update(r[0] for r in self._db.execute(sql, part))
+        return out
+
     def existing_article_ids(self, ids: Iterable[str]) -> list[str]:
         return [i for i in ids if self._db.execute("SELECT 1 FROM articles WHERE id = ?", (i,)).fetchone()]
 
-    def add(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Insert (or replace) one article with its chunks and their vectors."""
+    def add(
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: Sequence[Sentence] = (),
+        sentence_vectors: np.ndarray | None = None,
+    ) -> None:
+        """Insert (or replace) one article with its chunks and their vectors, and optionally its
+        sentences with theirs."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
+        if sentences and (sentence_vectors is None or len(sentence_vectors) != len(sentences)):
+            raise ValueError("one vector per sentence is required")
         if vectors.size and vectors.shape[1] != self.model.dim:
             raise IndexMismatchError(f"vectors have dim {vectors.shape[1]}, index has {self.model.dim}")
         self.delete_articles([article.id])
@@ -232,6 +265,14 @@ class IndexWriter:
             ids.append(int(cur.lastrowid or 0))
         if ids:
             self._vec.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        if sentences and sentence_vectors is not None:
+            self._db.executemany(
+                'INSERT INTO sentences (article_id, seq, start, "end", text, text_hash, vector) VALUES (?,?,?,?,?,?,?)',
+                [
+                    (article.id, s.seq, s.start, s.end, s.text, s.text_hash, pack_vector(v))
+                    for s, v in zip(sentences, sentence_vectors, strict=True)
+                ],
+            )
 
     # publish ----------------------------------------------------------------------------------------
     def commit(self) -> Manifest:

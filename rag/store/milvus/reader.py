@@ -10,9 +10,9 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexCorruptError, NewsragError
-from rag.records import Article, ModelInfo, SearchFilters, StoredChunk
+from rag.records import Article, ModelInfo, SearchFilters, StoredChunk, StoredSentence
 from rag.store.base import CandidateSource, Manifest, check_compatible
-from rag.store.milvus.filters import filter_expression, quote
+from rag.store.milvus.filters import filter_expression, in_list, quote
 from rag.store.milvus.schema import (
     ARTICLE_FIELDS,
     BATCH,
@@ -96,6 +96,8 @@ class MilvusStore:
             if not client.has_collection(name):
                 raise IndexCorruptError(f"{c.where}: collection {name} is missing")
             client.load_collection(name)
+        if client.has_collection(c.sentences_name):  # indexes written before sentence vectors have none
+            client.load_collection(c.sentences_name)
         return cls(settings, client, manifest)
 
     def close(self) -> None:
@@ -196,6 +198,39 @@ class MilvusStore:
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
         rows = self.c.query_all(self.c.chunks_name, f"article_id == {quote(article_id)}", CHUNK_FIELDS)
         return sorted((stored_chunk(r) for r in rows), key=lambda c: (c.seq, c.id))
+
+    def sentences(self, article_ids: Sequence[str]) -> dict[str, list[StoredSentence]]:
+        """The stored sentences of these articles, in order (of the live version of each article)."""
+        c = self.c
+        out: dict[str, list[StoredSentence]] = {}
+        if not c.client.has_collection(c.sentences_name):
+            return out
+        ids = list(dict.fromkeys(article_ids))
+        fields = ["article_id", "content_hash", "seq", "start_offset", "end_offset", "text", "vec"]
+        for i in range(0, len(ids), BATCH):
+            part = ids[i : i + BATCH]
+            rows = list(c.query_all(c.sentences_name, in_list("article_id", part), fields))
+            versions: dict[str, set[str]] = {}
+            for row in rows:
+                versions.setdefault(row["article_id"], set()).add(row["content_hash"])
+            # two versions only after an interrupted replace: keep the one the article record names
+            twice = [a for a, v in versions.items() if len(v) > 1]
+            live = {}
+            if twice:
+                heads = c.query_all(
+                    c.articles_name, f"part == 0 and {in_list('article_id', twice)}", ["article_id", "content_hash"]
+                )
+                live = {k: r["content_hash"] for k, r in c.live_records(heads).items()}
+            for row in sorted(rows, key=lambda x: (x["article_id"], int(x["seq"]))):
+                aid = row["article_id"]
+                if aid in live and row["content_hash"] != live[aid]:
+                    continue
+                vec = np.asarray(row["vec"], dtype=np.float32)
+                item = StoredSentence(
+                    aid, int(row["seq"]), int(row["start_offset"]), int(row["end_offset"]), row["text"], vec
+                )
+                out.setdefault(aid, []).append(item)
+        return out
 
     def article_ids(self) -> list[str]:
         rows = self.c.query_all(self.c.articles_name, "part == 0", ["article_id"])

@@ -132,6 +132,7 @@ class Collections:
         self.chunks_name = f"{prefix}_chunks"
         self.articles_name = f"{prefix}_articles"
         self.meta_name = f"{prefix}_meta"
+        self.sentences_name = f"{prefix}_sentences"
         self.where = f"{self.uri} (collections {prefix}_*)"
         self._meta_loaded = False
 
@@ -280,5 +281,21 @@ def create_collections(c: Collections, dim: int) -> None:
             for f in ("article_id", "text_hash", "outlet_key", "language_key", "date"):
                 ip.add_index(f, index_type="INVERTED")
         client.create_collection(c.chunks_name, schema=s, index_params=ip, consistency_level="Strong")
-    for name in (c.meta_name, c.articles_name, c.chunks_name):
+    if not client.has_collection(c.sentences_name):
+        s = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
+        s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+        s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # of the article version
+        for name in ("seq", "start_offset", "end_offset"):
+            s.add_field(name, DataType.INT64)
+        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
+        s.add_field("text_hash", DataType.VARCHAR, max_length=64)
+        s.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+        ip = client.prepare_index_params()
+        ip.add_index("vec", index_type="FLAT" if lite else "AUTOINDEX", metric_type="IP")
+        if not lite:
+            for f in ("article_id", "text_hash"):
+                ip.add_index(f, index_type="INVERTED")
+        client.create_collection(c.sentences_name, schema=s, index_params=ip, consistency_level="Strong")
+    for name in (c.meta_name, c.articles_name, c.chunks_name, c.sentences_name):
         client.load_collection(name)

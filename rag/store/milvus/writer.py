@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexMismatchError, NewsragError
-from rag.records import Article, Chunk, ModelInfo
+from rag.records import Article, Chunk, ModelInfo, Sentence
 from rag.store.base import FORMAT_VERSION, Manifest, acquire_writer_lock, check_compatible, release_writer_lock
 from rag.store.milvus.filters import in_list, quote
 from rag.store.milvus.schema import (
@@ -31,6 +31,17 @@ from rag.store.milvus.schema import (
 from rag.text.lexical import ANALYZER_VERSION, analyze
 
 
+@dataclass
+class Pending:
+    """An added article not yet written: its first chunk id and the rows of each collection."""
+
+    article_id: str
+    first: int
+    chunks: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    sentences: list[dict[str, Any]]
+
+
 class MilvusWriter:
     """The one writer of a Milvus index (same methods as :class:`rag.store.faiss.writer.IndexWriter`); see the module
     docstring for the order of writes that makes an interrupted ingest safe to re-run."""
@@ -47,8 +58,7 @@ class MilvusWriter:
         self._next_id = 0
         self._id_limit = 0
         self._languages: set[str] = set()
-        # added articles not yet written: (article id, first chunk id, chunk rows, article records)
-        self._pending: list[tuple[str, int, list[dict[str, Any]], list[dict[str, Any]]]] = []
+        self._pending: list[Pending] = []  # added articles not yet written
         self._pending_rows = 0
         self._fresh = False
         self._written: set[str] = set()
@@ -136,6 +146,8 @@ class MilvusWriter:
             expr = in_list("text_hash", hashes[i : i + BATCH])
             for r in self.c.query_all(self.c.chunks_name, expr, ["text_hash", "dense"]):
                 out.setdefault(r["text_hash"], np.asarray(r["dense"], dtype=np.float32))
+            for r in self.c.query_all(self.c.sentences_name, expr, ["text_hash", "vec"]):
+                out.setdefault(r["text_hash"], np.asarray(r["vec"], dtype=np.float32))
         return out
 
     def _recorded(self, ids: list[str], chunks_too: bool) -> set[str]:
@@ -147,6 +159,18 @@ class MilvusWriter:
             if chunks_too:
                 found.update(r["article_id"] for r in self.c.query_all(self.c.chunks_name, expr, ["article_id"]))
         return found
+
+    def without_sentences(self, ids: Iterable[str]) -> set[str]:
+        self._flush()
+        ids = list(ids)
+        recorded = self._recorded(ids, chunks_too=False)
+        with_sentences: set[str] = set()
+        for i in range(0, len(ids), BATCH):
+            expr = in_list("article_id", ids[i : i + BATCH])
+            with_sentences.update(
+                r["article_id"] for r in self.c.query_all(self.c.sentences_name, expr, ["article_id"])
+            )
+        return recorded - with_sentences
 
     def existing_article_ids(self, ids: Iterable[str]) -> list[str]:
         """Ids with an article record, or chunks left by an interrupted delete (so deleting again removes them)."""
@@ -181,6 +205,7 @@ class MilvusWriter:
             # whose hash says "already indexed" without its chunks
             c.client.delete(c.articles_name, filter=expr)
             c.client.delete(c.chunks_name, filter=expr)
+            c.client.delete(c.sentences_name, filter=expr)
         return n_art, n_chunks
 
     def _reserve(self, n: int) -> int:
@@ -192,13 +217,22 @@ class MilvusWriter:
         self._next_id += n
         return first
 
-    def add(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Insert (or replace) one article with its chunks and their vectors (written in batches)."""
+    def add(
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: Sequence[Sentence] = (),
+        sentence_vectors: np.ndarray | None = None,
+    ) -> None:
+        """Insert (or replace) one article with its chunks, sentences and their vectors (written in batches)."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
+        if sentences and (sentence_vectors is None or len(sentence_vectors) != len(sentences)):
+            raise ValueError("one vector per sentence is required")
         if vectors.size and vectors.shape[1] != self.model.dim:
             raise IndexMismatchError(f"vectors have dim {vectors.shape[1]}, index has {self.model.dim}")
-        if any(aid == article.id for aid, *_ in self._pending):
+        if any(p.article_id == article.id for p in self._pending):
             self._flush()  # the same article twice: its first version is written before it is replaced
         first = self._reserve(len(chunks))
         meta = {
@@ -253,8 +287,22 @@ class MilvusWriter:
             }
             for p, piece in enumerate(pieces)
         ]
-        self._pending.append((article.id, first, rows, records))
-        self._pending_rows += len(rows) + len(records)
+        sentence_rows = [
+            {
+                "key": f"{article.id}|{article.content_hash}|{s.seq}",
+                "article_id": article.id,
+                "content_hash": article.content_hash,
+                "seq": s.seq,
+                "start_offset": s.start,
+                "end_offset": s.end,
+                "text": clip(s.text, TEXT_BYTES),
+                "text_hash": s.text_hash,
+                "vec": np.asarray(v, dtype=np.float32).tolist(),
+            }
+            for s, v in zip(sentences, sentence_vectors if sentence_vectors is not None else [], strict=True)
+        ]
+        self._pending.append(Pending(article.id, first, rows, records, sentence_rows))
+        self._pending_rows += len(rows) + len(records) + len(sentence_rows)
         if article.language:
             self._languages.add(article.language.lower())
         if self._pending_rows >= BATCH:
@@ -267,24 +315,29 @@ class MilvusWriter:
             return
         c = self.c
         pending, self._pending, self._pending_rows = self._pending, [], 0
-        first = min(f for _, f, _, _ in pending)
+        first = min(p.first for p in pending)
         c.meta_put("pending_from", str(first))  # the journal :meth:`_repair` reads after a crash
-        rows = [r for _, _, rs, _ in pending for r in rs]
+        rows = [r for p in pending for r in p.chunks]
         for i in range(0, len(rows), BATCH):
             c.client.insert(c.chunks_name, rows[i : i + BATCH])
-        records = [r for _, _, _, recs in pending for r in recs]
+        sentence_rows = [r for p in pending for r in p.sentences]
+        for i in range(0, len(sentence_rows), BATCH):
+            c.client.upsert(c.sentences_name, sentence_rows[i : i + BATCH])
+        records = [r for p in pending for r in p.records]
         later = [r for r in records if r["part"] > 0]
         heads = [r for r in records if r["part"] == 0]
         for group in (later, heads):
             for i in range(0, len(group), BATCH):
                 c.client.upsert(c.articles_name, group[i : i + BATCH])
         # every older chunk of these articles has a smaller id than the first new one of the batch
-        aids = [aid for aid, *_ in pending]
+        aids = [p.article_id for p in pending]
         replaced = [aid for aid in aids if not self._fresh or aid in self._written]
         if replaced:
             ids = in_list("article_id", replaced)
             c.client.delete(c.chunks_name, filter=f"{ids} and id < {first}")
             c.client.delete(c.articles_name, filter=f"{ids} and not ({in_list('key', [r['key'] for r in records])})")
+            hashes = in_list("content_hash", sorted({r["content_hash"] for r in records}))
+            c.client.delete(c.sentences_name, filter=f"{ids} and not ({hashes})")
         if self._fresh:
             self._written.update(aids)
         c.meta_put("pending_from", "")
@@ -312,13 +365,15 @@ class MilvusWriter:
                 for r in c.query_all(c.articles_name, expr, ["article_id", "content_hash"])
             }
         for aid, (lo, chash) in new.items():
+            same = f"article_id == {quote(aid)} and content_hash == {quote(chash)}"
+            other = f"article_id == {quote(aid)} and content_hash != {quote(chash)}"
             if (aid, chash) in written:
                 c.client.delete(c.chunks_name, filter=f"article_id == {quote(aid)} and id < {lo}")
-                c.client.delete(
-                    c.articles_name, filter=f"article_id == {quote(aid)} and content_hash != {quote(chash)}"
-                )
+                c.client.delete(c.articles_name, filter=other)
+                c.client.delete(c.sentences_name, filter=other)
             else:
                 c.client.delete(c.chunks_name, filter=f"article_id == {quote(aid)} and id >= {first}")
+                c.client.delete(c.sentences_name, filter=same)
         c.meta_put("pending_from", "")
 
     def commit(self) -> Manifest:
@@ -332,7 +387,7 @@ class MilvusWriter:
         m.generation += 1
         m.updated_at = now()
         m.extra = {**m.extra, "analyzer": ANALYZER_VERSION, "languages": sorted(self._languages)}
-        for name in (c.chunks_name, c.articles_name):
+        for name in (c.chunks_name, c.articles_name, c.sentences_name):
             c.client.flush(name)
         c.meta_put("manifest", json.dumps(asdict(m), ensure_ascii=False))
         c.client.flush(c.meta_name)
