@@ -1,6 +1,8 @@
 """Calibrate the evidence generator's refusal threshold on a development set (answerable vs unanswerable).
 
     python eval/calibrate.py --squad ../shared/data/xquad/xquad.de.json --dev 200 --negatives 40
+    python eval/calibrate.py --squad ../shared/data/xquad/xquad.de.json --questions-from \
+        ../shared/data/xquad/xquad.en.json      # cross-lingual: English questions, German paragraphs
     python eval/calibrate.py --questions eval/datasets/news_de.jsonl --index seed-gnad10k \
         --indexes-dir ~/.cache/newsrag/test-indexes          # only to look: news_de is a reported set
 
@@ -10,6 +12,11 @@ many answerable questions would be answered and unanswerable ones refused, with 
 best balanced accuracy. ``--dev N`` draws N answerable questions that are NOT in the seeded sample
 ``rag eval answers --sample 200 --negatives 20`` reports (seed 0), so a threshold chosen here is not
 tuned on the reported set; ``--negatives K`` removes K other paragraphs for the unanswerable side.
+``--questions-from`` asks the same questions in another language (a parallel SQuAD file with the same
+question ids, such as XQuAD), which calibrates ``evidence_min_score_cross``. Two thresholds are
+printed: the best balanced accuracy, and the highest that still answers 95 % of the answerable
+questions (the rule the shipped thresholds follow: a false refusal costs a reader more than a
+weak answer that shows its source).
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import argparse
 import json
 import random
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from rag.answer.chain import AskRequest
 from rag.config import Settings
-from rag.evaluate.datasets import GoldQuestion, load_questions, sample_questions, squad_task
+from rag.evaluate.datasets import GoldQuestion, load_questions, load_squad, sample_questions, squad_task
 from rag.evaluate.metrics import contained
 from rag.ingest.pipeline import ingest_articles
 from rag.pipeline import build_qa, load_encoder, open_index
@@ -45,6 +53,7 @@ def main() -> None:
     src.add_argument("--squad", type=Path)
     ap.add_argument("--dev", type=int, default=200, help="with --squad: answerable dev questions")
     ap.add_argument("--negatives", type=int, default=40, help="with --squad: paragraphs removed")
+    ap.add_argument("--questions-from", type=Path, help="with --squad: the same questions from a parallel file")
     ap.add_argument("--index")
     ap.add_argument("--indexes-dir", type=Path, default=Path("indexes"))
     ap.add_argument("--out", type=Path)
@@ -55,6 +64,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.squad:
             docs, qs = dev_questions(args.squad, args.dev, args.negatives)
+            if args.questions_from:
+                other = dict(load_squad(args.questions_from).queries)
+                qs = [replace(q, question=other[q.id.removeprefix("neg-")]) for q in qs]
             s = base.with_(indexes_dir=Path(tmp), index="calibrate")
             ingest_articles(docs, s, enc)
         else:
@@ -80,8 +92,13 @@ def main() -> None:
             best = (t, bal)
     assert best is not None
     print(f"best threshold {best[0]:.2f} (balanced accuracy {best[1]:.3f}) on {len(ans)} + {len(neg)} questions")
+    scores = sorted(p["score"] for p in ans)
+    keep95 = scores[int(0.05 * len(scores))] if scores else 0.0
+    refused95 = sum(p["score"] < keep95 for p in neg) / len(neg) if neg else 1.0
+    print(f"answers 95 %: threshold {keep95:.2f} (refuses {refused95:.1%} of the unanswerable)")
     if args.out:
-        args.out.write_text(json.dumps({"best": best[0], "balanced_accuracy": best[1], "points": points}, indent=2))
+        summary = {"best": best[0], "balanced_accuracy": best[1], "answers_95": round(keep95, 4)}
+        args.out.write_text(json.dumps({**summary, "refused_at_95": refused95, "points": points}, indent=2))
 
 
 if __name__ == "__main__":

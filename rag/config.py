@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     generator: Generator = Field("local", description="local, endpoint or evidence.")
     local_model: str = Field("qwen2.5-coder-1.5b-instruct", description="Fetched GGUF name or a .gguf path.")
     llm_ctx: int = Field(4096, ge=512)
+    prefix_cache: bool = Field(
+        True,
+        description="Keep the local model's evaluated prompt prefix (rules, examples) between questions; "
+        "false re-evaluates every prompt from the start (rag bench answer measures what the cache saves).",
+    )
     max_answer_tokens: int = Field(256, ge=16)
     grammar: GrammarUse = Field(
         "retry", description="JSON grammar for LLM replies: always, or only to retry an unreadable reply (faster)."
@@ -102,7 +107,20 @@ class Settings(BaseSettings):
     evidence_min_score: float | None = Field(
         None, description="Evidence generator: refuse below this score (default: the embedding model's own)."
     )
+    evidence_min_score_cross: float | None = Field(
+        None, description="The same when the question's language differs from the source's (default: the model's own)."
+    )
     fallback_to_evidence: bool = Field(True, description="Use evidence-only when the local model is missing.")
+    evidence_sure_score: float | None = Field(
+        None,
+        description="Answer evidence-only from this best-sentence score on when an LLM refuses (see rescue_refusals); "
+        "overrides the embedding model's same- and cross-language thresholds.",
+    )
+    rescue_refusals: bool = Field(
+        True,
+        description="When an LLM generator refuses (or no sentence of its survives verification) although the best "
+        "source sentence scores above the embedding model's sure threshold, answer evidence-only, with a note.",
+    )
 
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
 

@@ -32,7 +32,9 @@ __all__ = [
     "build_generator",
     "build_qa",
     "build_search",
+    "evidence_answerer",
     "evidence_min_score",
+    "evidence_min_score_cross",
     "load_encoder",
     "model_info",
     "open_index",
@@ -62,10 +64,31 @@ def evidence_min_score(settings: Settings) -> float:
     return resolve_spec(settings.embed_model).evidence_min_score
 
 
+def evidence_min_score_cross(settings: Settings) -> float:
+    """The refusal threshold when question and best source sentence differ in language."""
+    if settings.evidence_min_score_cross is not None:
+        return settings.evidence_min_score_cross
+    spec = resolve_spec(settings.embed_model)
+    return spec.evidence_min_score if spec.evidence_min_score_cross is None else spec.evidence_min_score_cross
+
+
+def evidence_answerer(settings: Settings) -> EvidenceAnswerer:
+    """The evidence generator's answerer with the embedding model's thresholds (or the configured ones)."""
+    spec = resolve_spec(settings.embed_model)
+    return EvidenceAnswerer(
+        min_score=evidence_min_score(settings),
+        cross_min_score=evidence_min_score_cross(settings),
+        sure_score=spec.evidence_sure_score if settings.evidence_sure_score is None else settings.evidence_sure_score,
+        sure_score_cross=(
+            spec.evidence_sure_score_cross if settings.evidence_sure_score is None else settings.evidence_sure_score
+        ),
+    )
+
+
 def build_generator(settings: Settings, name: GeneratorName, chat_model: BaseChatModel | None = None) -> Generator:
     """The generator called ``name``; ``chat_model`` replaces the configured one (tests, the judge)."""
     if name == "evidence":
-        return EvidenceGenerator(EvidenceAnswerer(min_score=evidence_min_score(settings)))
+        return EvidenceGenerator(evidence_answerer(settings))
     llm = chat_model if chat_model is not None else make_chat_model(settings, name)
     return ChatGenerator(
         name,
@@ -107,6 +130,7 @@ def build_qa(
         CitationVerifier(encoder),
         SentenceSource(encoder, store),
         fallback=build_generator(settings, "evidence") if gen.name != "evidence" else None,
+        rescue=evidence_answerer(settings).is_sure if settings.rescue_refusals and gen.name != "evidence" else None,
         answer_k=settings.answer_k,
         context=settings.context,
         context_tokens=settings.context_tokens,

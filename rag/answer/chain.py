@@ -15,7 +15,7 @@ answers instead and the answer's notes say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 from rag.answer.evidence import Evidence, SentenceSource, passage_context, score_sentences, select_evidence
 from rag.answer.generators import Draft, Generator, Sources
-from rag.answer.verify import CitationVerifier
+from rag.answer.verify import CitationVerifier, Verified
 from rag.config import ContextKind
 from rag.errors import NewsragError
 from rag.records import Answer, SearchFilters, Turn
@@ -65,6 +65,8 @@ class NewsQA:
     :param verifier: checks each claim against the source sentence that carries it.
     :param sentences: the sentences (with vectors) of retrieved passages.
     :param fallback: answers when the generator's reply cannot be read (the evidence generator).
+    :param rescue: whether the evidence is sure enough for ``fallback`` to answer when the generator
+        refused or none of its sentences survived verification (None: the refusal stands).
     :param answer_k: passages retrieved per question (unless a request says otherwise).
     :param context: ``evidence`` (the best sentences) or ``passages`` (whole passages) for the generator.
     :param context_tokens: token budget of whole passages; ``evidence_tokens`` that of the evidence.
@@ -79,6 +81,7 @@ class NewsQA:
         sentences: SentenceSource,
         *,
         fallback: Generator | None = None,
+        rescue: Callable[[Evidence, str], bool] | None = None,
         answer_k: int = 4,
         context: Context = "evidence",
         context_tokens: int = 1500,
@@ -90,6 +93,7 @@ class NewsQA:
         self.verifier = verifier
         self.sentences = sentences
         self.fallback = fallback
+        self.rescue = rescue
         self.answer_k = answer_k
         self.context = context
         self.context_tokens = context_tokens
@@ -166,6 +170,17 @@ class NewsQA:
                 return
             yield piece
 
+    def _rescued(self, x: dict[str, Any], draft: Draft, verdict: Verified) -> tuple[Draft, Verified]:
+        """The evidence generator's answer in place of a refusal, when its evidence is sure and it verifies."""
+        assert self.fallback is not None
+        *_, alt = self.fallback.generate(x["sources"])
+        assert isinstance(alt, Draft)
+        v = self.verifier.verify(alt.text, x["sources"].evidence, x["standalone"], x["language"], alt.short_answer)
+        if v.refused:
+            return draft, verdict
+        note = f"the {self.generator.name} model gave no supported answer; the best source sentences are shown"
+        return Draft(alt.text, alt.short_answer, draft.prompt_tokens, [*draft.notes, note]), v
+
     def _finish(self, x: dict[str, Any], draft: Draft) -> Answer:
         req: AskRequest = x["req"]
         lang = x["language"]
@@ -175,6 +190,8 @@ class NewsQA:
             v_answer, refused, cites, checks, unsupported, short = refusal_text(lang), True, [], [], [], None
         else:
             v = self.verifier.verify(draft.text, evidence, x["standalone"], lang, draft.short_answer)
+            if v.refused and self.fallback is not None and self.rescue is not None and self.rescue(evidence, lang):
+                draft, v = self._rescued(x, draft, v)
             v_answer, refused, cites, checks, unsupported = v.answer, v.refused, v.citations, v.sentences, v.unsupported
             short = v.short_answer
         req.timings["verify_s"] = time.perf_counter() - t

@@ -262,17 +262,54 @@ class EvidenceAnswerer:
     similarities live on a different scale for each; ``NEWSRAG_EVIDENCE_MIN_SCORE`` overrides it.
     """
 
-    def __init__(self, min_score: float = 0.32, max_sentences: int = 2, margin: float = 0.08) -> None:
+    def __init__(
+        self,
+        min_score: float = 0.32,
+        max_sentences: int = 2,
+        margin: float = 0.08,
+        cross_min_score: float | None = None,
+        sure_score: float | None = None,
+        sure_score_cross: float | None = None,
+    ) -> None:
+        """:param min_score: refuse when the best sentence scores lower.
+        :param max_sentences: supporting sentences at most.
+        :param margin: a further sentence must score within this of the best.
+        :param cross_min_score: the threshold when the best sentence's source is in another language
+            than the question (cross-lingual similarities run lower); None: ``min_score``.
+        :param sure_score: from this score on the best sentence is trusted to answer when an LLM gave
+            no supported answer (:meth:`is_sure`); None: never. ``sure_score_cross`` across languages.
+        """
         self.min_score = min_score
+        self.cross_min_score = min_score if cross_min_score is None else cross_min_score
+        self.sure_score = sure_score
+        self.sure_score_cross = sure_score if sure_score_cross is None else sure_score_cross
         self.max_sentences = max_sentences
         self.margin = margin
 
+    def _same_language(self, evidence: Evidence, language: str) -> bool:
+        src = (evidence.passages[evidence.ranked[0].sentence.passage].language or language)[:2]
+        return src == language[:2]
+
+    def threshold(self, evidence: Evidence, language: str) -> float:
+        """The refusal threshold for this question: lower when its best source is in another language."""
+        if not evidence.ranked:
+            return self.min_score
+        return self.min_score if self._same_language(evidence, language) else self.cross_min_score
+
+    def is_sure(self, evidence: Evidence, language: str) -> bool:
+        """Whether the best sentence scores high enough to answer from it when an LLM would not."""
+        if not evidence.ranked:
+            return False
+        sure = self.sure_score if self._same_language(evidence, language) else self.sure_score_cross
+        return sure is not None and evidence.ranked[0].score >= sure
+
     def answer(self, question: str, evidence: Evidence, language: str) -> EvidenceAnswer:
         ranked = evidence.ranked
-        if not ranked or ranked[0].score < self.min_score:
+        floor = self.threshold(evidence, language)
+        if not ranked or ranked[0].score < floor:
             return EvidenceAnswer(refusal_text(language), None)
         top = ranked[0].score
-        chosen = [r for r in ranked[: self.max_sentences] if r.score >= max(self.min_score, top - self.margin)]
+        chosen = [r for r in ranked[: self.max_sentences] if r.score >= max(floor, top - self.margin)]
         texts = [r.sentence.text.strip() for r in chosen]
         if typed_candidate_missing(question, texts, language):
             return EvidenceAnswer(refusal_text(language), None)

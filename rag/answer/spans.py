@@ -18,11 +18,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.text.lexical import analyze
+from rag.text.lexical import ARTICLES, analyze
 
 QuestionType = Literal["person", "number", "date", "place", "reason", "name", "other"]
 
+# "welche Partei …", "which team …": the noun after the question word says what kind of answer it wants
+_NUMBER_NOUNS = (
+    r"(platz|minute|alter|preis|punktzahl|temperatur|betrag|rate|größe|länge|höhe|dauer|entfernung|kosten|"
+    r"anteil|prozent\w*|mengen?|place|age|price|score|temperature|amount|size|length|height|distance|cost|"
+    r"share|percentage)"
+)
+_ACTOR_NOUNS = (
+    r"(team|mannschaft|partei|organisation|institution|unternehmen|firma|konzern|verein|gruppe|band|person|mann|"
+    r"frau|herrscher|könig|kaiser|präsident|schauspieler\w*|spieler\w*|chemiker|physiker|wissenschaftler\w*|"
+    r"anführer|führer|verteidiger|sänger\w*|künstler\w*|autor\w*|architekt\w*|general|politiker\w*|"
+    r"minister\w*|kanzler|papst|familie|dynastie|stamm|gericht|behörde|regierung|universität|schule|party|"
+    r"organi[sz]ation|company|firm|club|group|man|woman|ruler|king|emperor|president|actor|player|chemist|"
+    r"physicist|scientist|leader|defender|singer|artist|author|architect|politician|minister|chancellor|pope|"
+    r"family|dynasty|tribe|court|agency|government|university|school)"
+)
 _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
+    (
+        "number",
+        re.compile(
+            rf"\b((in |an |auf |mit |ab |zu |um |bei )?welche(m|n|r|s)? {_NUMBER_NOUNS}|(what|which) {_NUMBER_NOUNS})\b",
+            re.I,
+        ),
+    ),
     (
         "number",
         re.compile(
@@ -49,6 +71,7 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
         ),
     ),
     ("person", re.compile(r"\b(wer|wem|wen|wessen|who|whom|whose|von wem|mit wem|für wen)\b", re.I)),
+    ("person", re.compile(rf"\b(welche(m|n|r|s)?|what|which) (\w+ )?{_ACTOR_NOUNS}\b", re.I)),
     ("reason", re.compile(r"\b(warum|weshalb|wieso|weswegen|why|aus welchem grund|for what reason)\b", re.I)),
     (
         "name",
@@ -58,6 +81,7 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    ("name", re.compile(r"\b(welche(m|n|r|s)?|which) \w+", re.I)),  # another "welche X": a named thing
 )
 
 _NUMBER = re.compile(
@@ -109,24 +133,9 @@ _PARTICLES = {
     "und",
     "&",
 }
-_LOWER_STOP = {
-    "der",
-    "die",
-    "das",
-    "den",
-    "dem",
-    "des",
-    "ein",
-    "eine",
-    "einen",
-    "einem",
-    "einer",
-    "eines",
+_LOWER_STOP = ARTICLES | {
     "und",
     "oder",
-    "the",
-    "a",
-    "an",
     "and",
     "or",
     "of",
@@ -238,47 +247,32 @@ def _reasons(sentence: str) -> list[Span]:
 _NOUN_LIKE = re.compile(
     r"(ung|heit|keit|schaft|tion|sion|ität|nis|tum|ment|ismus|ling|chen|lein|ei|ik|enz|anz|ur|ie|age|en|er|e|s)$"
 )
-_DETERMINERS = {
-    "der",
-    "die",
-    "das",
-    "den",
-    "dem",
-    "des",
-    "ein",
-    "eine",
-    "einen",
-    "einem",
-    "einer",
-    "eines",
+_DETERMINERS = ARTICLES | {
+    "alle",
+    "diese",
+    "diesem",
+    "diesen",
+    "dieser",
+    "dieses",
+    "her",
+    "his",
+    "ihr",
+    "ihre",
+    "ihrem",
+    "ihren",
+    "ihrer",
+    "its",
+    "jede",
+    "jeder",
+    "jedes",
     "kein",
     "keine",
     "sein",
     "seine",
-    "seinen",
     "seinem",
+    "seinen",
     "seiner",
-    "ihr",
-    "ihre",
-    "ihren",
-    "ihrem",
-    "ihrer",
-    "dieser",
-    "diese",
-    "diesen",
-    "diesem",
-    "dieses",
-    "jeder",
-    "jede",
-    "jedes",
-    "alle",
-    "the",
-    "a",
-    "an",
-    "its",
     "their",
-    "his",
-    "her",
 }
 _ADJ_END = re.compile(r"(e|en|er|es|em|ste|sten|ische|ischen|ischer|isches)$")
 

@@ -4,7 +4,9 @@ Each configuration is the served pipeline (:func:`rag.pipeline.build_qa`) with o
 and the context kind changed; answers are streamed, so the first-token time is real. The first
 question of a configuration is reported apart (``cold_*``): it pays for loading the model and, for
 the local model, for evaluating the fixed prompt prefix (rules and worked examples) that llama.cpp
-then keeps for every later question; the p50 figures are over the other questions.
+then keeps for every later question; the p50 figures are over the other questions. With
+``prefix_cache=(True, False)`` the local model is also run forgetting that prefix before every
+question, which shows what re-using it saves.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def run_answer_benchmark(
     questions: Sequence[str],
     generators: Sequence[Generator],
     contexts: Sequence[Context] = ("evidence",),
+    prefix_cache: Sequence[bool] = (True,),
     *,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
@@ -34,8 +37,8 @@ def run_answer_benchmark(
     with open_index(settings, encoder) as idx:
         encoder.encode_queries(["warm up"])
         for gen in generators:
-            for context in contexts:
-                s = settings.with_(context=context)
+            for context, reuse in ((c, r) for c in contexts for r in (prefix_cache if gen == "local" else (True,))):
+                s = settings.with_(context=context, prefix_cache=reuse)
                 with PeakRSS() as rss:
                     qa = build_qa(s, gen, store=idx, encoder=encoder)
                     answers = []
@@ -47,6 +50,7 @@ def run_answer_benchmark(
                 row = {
                     "generator": gen,
                     "context": context,
+                    "prefix_cache": reuse,
                     "budget_tokens": s.evidence_tokens if context == "evidence" else s.context_tokens,
                     "questions": len(questions),
                     "prompt_tokens_avg": round(statistics.mean(a.prompt_tokens for a in answers)),

@@ -191,6 +191,9 @@ def answer(
     contexts: Annotated[str, typer.Option(help="evidence (the best sentences) and/or passages (whole ones).")] = (
         "evidence"
     ),
+    prefix_cache: Annotated[
+        str, typer.Option(help="on and/or off: the local model re-uses (or forgets) its evaluated prompt prefix.")
+    ] = "on",
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = None,
 ) -> None:
     """Time to first token, total time and peak memory per generator and context (the served pipeline)."""
@@ -202,6 +205,13 @@ def answer(
         if c not in ("evidence", "passages"):
             raise NewsragError(f"--contexts {contexts!r}: use evidence and/or passages")
         kinds.append("evidence" if c == "evidence" else "passages")
-    rows = run_answer_benchmark(settings_for(index), ANSWER_QUESTIONS, _generators(generators), kinds, log=log)
+    reuse = []
+    for v in (v.strip() for v in prefix_cache.split(",") if v.strip()):
+        if v not in ("on", "off"):
+            raise NewsragError(f"--prefix-cache {prefix_cache!r}: use on and/or off")
+        reuse.append(v == "on")
+    rows = run_answer_benchmark(
+        settings_for(index), ANSWER_QUESTIONS, _generators(generators), kinds, reuse or [True], log=log
+    )
     print_rows("answer benchmark", rows)
     _write(out_file, rows)

@@ -34,7 +34,7 @@ from rag.config import Generator, Settings
 from rag.evaluate.datasets import GoldQuestion
 from rag.evaluate.metrics import contained, exact_match, normalize_answer, percentile, token_f1
 from rag.ingest.pipeline import ingest_articles
-from rag.pipeline import build_qa, evidence_min_score, load_encoder, open_index
+from rag.pipeline import build_qa, evidence_min_score, evidence_min_score_cross, load_encoder, open_index
 from rag.records import Answer, Article, Citation, SearchFilters
 from rag.store.base import NewsStore
 
@@ -301,6 +301,7 @@ def run_answer_eval(
             "generator": generator,
             "local_model": s.local_model,
             "evidence_min_score": evidence_min_score(s),
+            "evidence_min_score_cross": evidence_min_score_cross(s),
             "questions": len(task.questions),
             "filters": filters.__dict__ if filters is not None and filters.active else None,
             "settings": {k: str(v) for k, v in s.model_dump().items()},

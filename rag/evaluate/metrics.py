@@ -15,31 +15,11 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+from rag.text.lexical import ARTICLES
 from rag.text.mentions import CITE, normalize_number
 
 CUTOFFS = (1, 5, 10, 100)
-_ARTICLES = {
-    "a",
-    "an",
-    "the",
-    "der",
-    "die",
-    "das",
-    "den",
-    "dem",
-    "des",
-    "ein",
-    "eine",
-    "einen",
-    "einem",
-    "einer",
-    "eines",
-    "le",
-    "la",
-    "les",
-    "un",
-    "une",
-}
+_ARTICLES = ARTICLES | {"le", "la", "les", "un", "une"}
 _PUNCT = set(string.punctuation) | set("„“”‚‘’«»–—…")
 
 

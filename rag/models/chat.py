@@ -17,6 +17,7 @@ def make_chat_model(settings: Settings, generator: str) -> BaseChatModel:
             n_ctx=settings.llm_ctx,
             n_threads=settings.threads or None,
             max_tokens=settings.max_answer_tokens,
+            prefix_cache=settings.prefix_cache,
         )
     if generator == "endpoint":
         if not settings.endpoint_url:

@@ -41,6 +41,9 @@ class LlamaCppChat(BaseChatModel):
     n_threads: int | None = None
     temperature: float = 0.0
     max_tokens: int = 256
+    # llama.cpp re-uses the KV cache of the longest prompt prefix it evaluated last time; False forgets
+    # it before each completion (to measure what the re-use saves)
+    prefix_cache: bool = True
     _llm: Any = PrivateAttr(default=None)
 
     @property
@@ -93,7 +96,10 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for part in self._client().create_chat_completion(stream=True, **self._params(messages, stop, **kwargs)):
+        llm = self._client()
+        if not self.prefix_cache:
+            llm.reset()
+        for part in llm.create_chat_completion(stream=True, **self._params(messages, stop, **kwargs)):
             delta = part["choices"][0].get("delta", {}).get("content") or ""
             if delta:
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))

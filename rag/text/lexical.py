@@ -51,6 +51,12 @@ STOPWORDS = {
 }
 ANALYZER_VERSION = "words2+stop+snowball-v1"
 
+# Definite and indefinite articles of the languages we answer in most (English, German), which
+# short answers and answer normalisation strip or skip.
+ARTICLES = frozenset(
+    {"a", "an", "the", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines"}
+)
+
 
 def norm_lang(language: str | None) -> str:
     return (language or "").lower()[:2]

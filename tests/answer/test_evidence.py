@@ -4,10 +4,11 @@ import itertools
 
 import numpy as np
 
-from rag.answer.evidence import SentenceSource, score_sentences, select_evidence
+from rag.answer.evidence import EvidenceAnswer, EvidenceAnswerer, SentenceSource, score_sentences, select_evidence
 from rag.ingest.pipeline import ingest_articles
 from rag.records import Article
 from rag.store import open_store
+from rag.text.language import refusal_text
 
 BODY = (
     "Der Gemeinderat von Linz hat am Dienstag den Bau eines neuen Hallenbads beschlossen. "
@@ -68,3 +69,27 @@ def test_evidence_selection_keeps_the_best_sentence_with_its_neighbour(settings,
         assert "demolished" not in ev.text
         assert len(ev.passages) == 1 and ev.ranked[0].sentence.passage == 0
         assert np.isclose(np.linalg.norm(ranked[0].sentence.vector), 1.0, atol=1e-2)
+
+
+def test_a_question_in_another_language_than_its_source_gets_the_cross_lingual_threshold(settings, small_embedder):
+    art = Article(id="pool", headline="New pool", body=POOL, language="en", outlet="Kurier", date="2023-05-02")
+    s = settings.with_(chunk_tokens=200)
+    ingest_articles([art], s, small_embedder)
+    with open_store(s) as idx:
+        from rag.retrieve.search import HybridSearch
+
+        q = "How much will the new swimming pool cost?"
+        found = HybridSearch(idx, small_embedder).search(q, k=2)
+        groups = SentenceSource(small_embedder, idx).for_passages(found.passages)
+        ranked = score_sentences(q, "en", found.vector, found.passages, groups)
+        ev = select_evidence(found.passages, groups, ranked, budget_tokens=200, encoding=s.tokenizer)
+        top = ev.ranked[0].score
+        # a threshold just above the best score refuses a same-language question...
+        strict = EvidenceAnswerer(min_score=top + 0.01, cross_min_score=top - 0.01)
+        assert strict.threshold(ev, "en") == top + 0.01
+        assert strict.answer(q, ev, "en") == EvidenceAnswer(refusal_text("en"), None)
+        # ...while a German question over this English source is held to the cross-lingual one
+        assert strict.threshold(ev, "de") == top - 0.01
+        de = strict.answer("Wie viel kostet das neue Hallenbad?", ev, "de")
+        assert "24 million euros" in de.text and de.text.startswith('Die Quelle schreibt: "')
+        assert EvidenceAnswerer(min_score=0.3).threshold(ev, "de") == 0.3  # default: the same threshold

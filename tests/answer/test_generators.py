@@ -85,3 +85,33 @@ def test_empty_and_overlong_questions(small_index, small_embedder):
         qa.ask("   ")
     a = qa.ask("Did the central bank keep interest rates unchanged? " + "x" * 2500)
     assert any("cut to its first 2000" in n for n in a.notes) and len(a.standalone_question) == 2000
+
+
+def _replying(text: str):
+    """A LangChain chat model that always gives ``text`` (the reply under test, not a model)."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    return FakeListChatModel(responses=[text] * 10)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"answer": null, "sentences": []}',  # the model refuses
+        '{"answer": "2 Prozent", "sentences": [{"text": "The bank raised rates to 2 percent.", "cites": [1]}]}',
+    ],  # ...or says something its source does not, which the verifier removes
+)
+def test_a_refusal_over_sure_evidence_is_answered_from_the_evidence_with_a_note(small_index, small_embedder, reply):
+    s, idx = small_index
+    q = "Did the central bank keep interest rates unchanged?"
+    sure = build_qa(
+        s.with_(evidence_sure_score=0.2), "endpoint", store=idx, encoder=small_embedder, chat_model=_replying(reply)
+    )
+    a = sure.ask(q)
+    assert not a.refused and a.citations[0].article_id == "bank", a
+    assert any("gave no supported answer" in n for n in a.notes), a.notes
+    # not sure enough (scores reach about 1.4 at most) or switched off: the refusal stands
+    for settings in (s.with_(evidence_sure_score=9.0), s.with_(evidence_sure_score=0.2, rescue_refusals=False)):
+        qa = build_qa(settings, "endpoint", store=idx, encoder=small_embedder, chat_model=_replying(reply))
+        a = qa.ask(q)
+        assert a.refused and a.notes == [], a

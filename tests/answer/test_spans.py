@@ -18,6 +18,13 @@ from rag.answer.spans import candidates, question_type, short_answer, typed_cand
         ("What did North Korea test yesterday?", "other"),
         ("How many people attended the concert?", "number"),
         ("Who pledged support to whom?", "person"),
+        # the noun after "welche"/"which" says the kind
+        ("In welchem Alter starb der Schauspieler?", "number"),
+        ("Welchen Platz belegte Kenia 2012?", "number"),
+        ("Welche Partei ist in Melbourne am stärksten?", "person"),
+        ("Which team won Super Bowl XXXIII?", "person"),
+        ("Welches proprietäre System verwendet Sky+HD?", "name"),
+        ("Welche Position hat John Elway inne?", "name"),  # not a number: a title
     ],
 )
 def test_question_types(question, kind):
@@ -72,3 +79,19 @@ def test_a_typed_question_without_a_candidate_is_evidence_against_answering():
     assert typed_candidate_missing("Wie viele Zuschauer kamen?", ["Das Konzert war ein großer Erfolg."], "de")
     assert not typed_candidate_missing("Wie viele Zuschauer kamen?", ["Es kamen 1500 Zuschauer."], "de")
     assert not typed_candidate_missing("Was sagte der Minister?", ["Der Minister schwieg."], "de")
+
+
+def test_a_which_noun_question_gets_the_named_thing_not_a_common_noun():
+    assert (
+        short_answer(
+            "Welche Partei ist in Melbournes wohlhabenden Stadtteilen am stärksten?",
+            ["In den wohlhabenden Stadtteilen Melbournes ist die Liberal Party am stärksten."],
+            "de",
+        )
+        == "Liberal Party"
+    )
+    assert short_answer(
+        "In welchem Alter starb der US-Schauspieler Alex Rocco?",
+        ["Der US-Schauspieler Alex Rocco ist im Alter von 79 Jahren gestorben."],
+        "de",
+    ).startswith("79")

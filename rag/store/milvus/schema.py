@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,101 +201,122 @@ def stored_chunk(r: dict[str, Any]) -> StoredChunk:
 
 
 def create_collections(c: Collections, dim: int) -> None:
-    """Create the three collections of an index where they are missing, and load them."""
+    """Create the four collections of an index where they are missing, and load them."""
+    lite = is_lite(c.uri)
+    makers: list[tuple[str, Callable[[], tuple[Any, Any]]]] = [
+        (c.meta_name, lambda: _meta_schema(c)),
+        (c.articles_name, lambda: _articles_schema(c, lite)),
+        (c.chunks_name, lambda: _chunks_schema(c, dim, lite)),
+        (c.sentences_name, lambda: _sentences_schema(c, dim, lite)),
+    ]
+    for name, make in makers:
+        if not c.client.has_collection(name):
+            schema, index_params = make()
+            c.client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Strong")
+    for name in (c.meta_name, c.articles_name, c.chunks_name, c.sentences_name):
+        c.client.load_collection(name)
+
+
+def _scalar_indexes(ip: Any, fields: tuple[str, ...], lite: bool) -> None:
+    """Inverted indexes on the filtered fields (a Milvus server; Lite has none and needs none)."""
+    if not lite:
+        for f in fields:
+            ip.add_index(f, index_type="INVERTED")
+
+
+def _meta_schema(c: Collections) -> tuple[Any, Any]:
+    """Key/value metadata (the manifest); Milvus wants a vector field, so a 2-d dummy."""
+    from pymilvus import DataType
+
+    s = c.client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
+    s.add_field("value", DataType.VARCHAR, max_length=TEXT_BYTES)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
+    ip = c.client.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT", metric_type="L2")
+    return s, ip
+
+
+def _articles_schema(c: Collections, lite: bool) -> tuple[Any, Any]:
+    """One row per article part (bodies over Milvus's VARCHAR limit are split into parts)."""
+    from pymilvus import DataType
+
+    s = c.client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    s.add_field("part", DataType.INT64)
+    s.add_field("parts", DataType.INT64)
+    s.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    s.add_field("headline", DataType.VARCHAR, max_length=TEXT_BYTES)
+    s.add_field("body", DataType.VARCHAR, max_length=TEXT_BYTES)
+    for name, n in (("date", 32), ("outlet", 512), ("byline", 1024), ("url", 4096), ("language", 32)):
+        s.add_field(name, DataType.VARCHAR, max_length=n, nullable=True)
+    s.add_field("section", DataType.VARCHAR, max_length=512, nullable=True)
+    s.add_field("source", DataType.VARCHAR, max_length=4096)
+    s.add_field("source_ref", DataType.VARCHAR, max_length=512, nullable=True)
+    s.add_field("ingested_at", DataType.VARCHAR, max_length=64)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
+    ip = c.client.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT", metric_type="L2")
+    _scalar_indexes(ip, ("article_id", "source"), lite)
+    return s, ip
+
+
+def _chunks_schema(c: Collections, dim: int, lite: bool) -> tuple[Any, Any]:
+    """Chunks with their dense vector and a BM25 sparse vector Milvus derives from ``terms``."""
     from pymilvus import DataType, Function, FunctionType
 
-    client = c.client
-    lite = is_lite(c.uri)
+    s = c.client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    for name in ("seq", "start_offset", "end_offset", "n_tokens"):
+        s.add_field(name, DataType.INT64)
+    s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
+    s.add_field("text_hash", DataType.VARCHAR, max_length=64)
+    s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # of the article version
+    s.add_field(
+        "terms",
+        DataType.VARCHAR,
+        max_length=TEXT_BYTES,
+        enable_analyzer=True,
+        analyzer_params={"tokenizer": "standard"},
+    )
+    s.add_field("headline", DataType.VARCHAR, max_length=4096)
+    for name, n in (("date", 32), ("outlet", 512), ("url", 4096), ("language", 32), ("section", 512)):
+        s.add_field(name, DataType.VARCHAR, max_length=n, nullable=True)
+    s.add_field("outlet_key", DataType.VARCHAR, max_length=512)
+    s.add_field("language_key", DataType.VARCHAR, max_length=32)
+    s.add_field("source", DataType.VARCHAR, max_length=4096)
+    s.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    s.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
+        )
+    )
+    ip = c.client.prepare_index_params()
+    ip.add_index("dense", index_type="FLAT" if lite else "AUTOINDEX", metric_type="IP")
+    ip.add_index(
+        "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75}
+    )
+    _scalar_indexes(ip, ("article_id", "text_hash", "outlet_key", "language_key", "date"), lite)
+    return s, ip
 
-    if not client.has_collection(c.meta_name):
-        s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
-        s.add_field("value", DataType.VARCHAR, max_length=TEXT_BYTES)
-        s.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
-        ip = client.prepare_index_params()
-        ip.add_index("vec", index_type="FLAT", metric_type="L2")
-        client.create_collection(c.meta_name, schema=s, index_params=ip, consistency_level="Strong")
-    if not client.has_collection(c.articles_name):
-        s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
-        s.add_field("article_id", DataType.VARCHAR, max_length=1024)
-        s.add_field("part", DataType.INT64)
-        s.add_field("parts", DataType.INT64)
-        s.add_field("content_hash", DataType.VARCHAR, max_length=64)
-        s.add_field("headline", DataType.VARCHAR, max_length=TEXT_BYTES)
-        s.add_field("body", DataType.VARCHAR, max_length=TEXT_BYTES)
-        for name, n in (("date", 32), ("outlet", 512), ("byline", 1024), ("url", 4096), ("language", 32)):
-            s.add_field(name, DataType.VARCHAR, max_length=n, nullable=True)
-        s.add_field("section", DataType.VARCHAR, max_length=512, nullable=True)
-        s.add_field("source", DataType.VARCHAR, max_length=4096)
-        s.add_field("source_ref", DataType.VARCHAR, max_length=512, nullable=True)
-        s.add_field("ingested_at", DataType.VARCHAR, max_length=64)
-        s.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
-        ip = client.prepare_index_params()
-        ip.add_index("vec", index_type="FLAT", metric_type="L2")
-        if not lite:
-            for f in ("article_id", "source"):
-                ip.add_index(f, index_type="INVERTED")
-        client.create_collection(c.articles_name, schema=s, index_params=ip, consistency_level="Strong")
-    if not client.has_collection(c.chunks_name):
-        s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("id", DataType.INT64, is_primary=True)
-        s.add_field("article_id", DataType.VARCHAR, max_length=1024)
-        for name in ("seq", "start_offset", "end_offset", "n_tokens"):
-            s.add_field(name, DataType.INT64)
-        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
-        s.add_field("text_hash", DataType.VARCHAR, max_length=64)
-        s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # of the article version
-        s.add_field(
-            "terms",
-            DataType.VARCHAR,
-            max_length=TEXT_BYTES,
-            enable_analyzer=True,
-            analyzer_params={"tokenizer": "standard"},
-        )
-        s.add_field("headline", DataType.VARCHAR, max_length=4096)
-        for name, n in (("date", 32), ("outlet", 512), ("url", 4096), ("language", 32), ("section", 512)):
-            s.add_field(name, DataType.VARCHAR, max_length=n, nullable=True)
-        s.add_field("outlet_key", DataType.VARCHAR, max_length=512)
-        s.add_field("language_key", DataType.VARCHAR, max_length=32)
-        s.add_field("source", DataType.VARCHAR, max_length=4096)
-        s.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
-        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_function(
-            Function(
-                name="bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=["terms"],
-                output_field_names=["sparse"],
-            )
-        )
-        ip = client.prepare_index_params()
-        ip.add_index("dense", index_type="FLAT" if lite else "AUTOINDEX", metric_type="IP")
-        ip.add_index(
-            "sparse",
-            index_type="SPARSE_INVERTED_INDEX",
-            metric_type="BM25",
-            params={"bm25_k1": 1.5, "bm25_b": 0.75},
-        )
-        if not lite:
-            for f in ("article_id", "text_hash", "outlet_key", "language_key", "date"):
-                ip.add_index(f, index_type="INVERTED")
-        client.create_collection(c.chunks_name, schema=s, index_params=ip, consistency_level="Strong")
-    if not client.has_collection(c.sentences_name):
-        s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
-        s.add_field("article_id", DataType.VARCHAR, max_length=1024)
-        s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # of the article version
-        for name in ("seq", "start_offset", "end_offset"):
-            s.add_field(name, DataType.INT64)
-        s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
-        s.add_field("text_hash", DataType.VARCHAR, max_length=64)
-        s.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        ip = client.prepare_index_params()
-        ip.add_index("vec", index_type="FLAT" if lite else "AUTOINDEX", metric_type="IP")
-        if not lite:
-            for f in ("article_id", "text_hash"):
-                ip.add_index(f, index_type="INVERTED")
-        client.create_collection(c.sentences_name, schema=s, index_params=ip, consistency_level="Strong")
-    for name in (c.meta_name, c.articles_name, c.chunks_name, c.sentences_name):
-        client.load_collection(name)
+
+def _sentences_schema(c: Collections, dim: int, lite: bool) -> tuple[Any, Any]:
+    """The sentence vectors stored at ingest (evidence selection and claim checks read them)."""
+    from pymilvus import DataType
+
+    s = c.client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("key", DataType.VARCHAR, max_length=2048, is_primary=True)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # of the article version
+    for name in ("seq", "start_offset", "end_offset"):
+        s.add_field(name, DataType.INT64)
+    s.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
+    s.add_field("text_hash", DataType.VARCHAR, max_length=64)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+    ip = c.client.prepare_index_params()
+    ip.add_index("vec", index_type="FLAT" if lite else "AUTOINDEX", metric_type="IP")
+    _scalar_indexes(ip, ("article_id", "text_hash"), lite)
+    return s, ip

@@ -235,72 +235,9 @@ class MilvusWriter:
         if any(p.article_id == article.id for p in self._pending):
             self._flush()  # the same article twice: its first version is written before it is replaced
         first = self._reserve(len(chunks))
-        meta = {
-            "article_id": article.id,
-            "headline": clip(article.headline, 4096),
-            "date": article.date,
-            "outlet": clip(article.outlet, 512),
-            "outlet_key": clip((article.outlet or "").lower(), 512),
-            "url": clip(article.url, 4096),
-            "language": article.language,
-            "language_key": (article.language or "").lower(),
-            "section": clip(article.section, 512),
-            "source": clip(article.source, 4096),
-        }
-        rows = [
-            {
-                **meta,
-                "id": first + j,
-                "seq": ch.seq,
-                "start_offset": ch.start,
-                "end_offset": ch.end,
-                "n_tokens": ch.n_tokens,
-                "text": clip(ch.text, TEXT_BYTES),
-                "text_hash": ch.text_hash,
-                "content_hash": article.content_hash,
-                "terms": clip(" ".join(analyze(f"{article.headline}\n{ch.text}", article.language)), TEXT_BYTES),
-                "dense": np.asarray(v, dtype=np.float32).tolist(),
-            }
-            for j, (ch, v) in enumerate(zip(chunks, vectors, strict=True))
-        ]
-        pieces = split_bytes(article.body, BODY_PART_BYTES)
-        stamp = now()
-        records = [
-            {
-                "key": f"{article.id}|{article.content_hash}|{p}",
-                "article_id": article.id,
-                "part": p,
-                "parts": len(pieces),
-                "content_hash": article.content_hash,
-                "headline": clip(article.headline, TEXT_BYTES),
-                "body": piece,
-                "date": article.date,
-                "outlet": clip(article.outlet, 512),
-                "byline": clip(article.byline, 1024),
-                "url": clip(article.url, 4096),
-                "language": article.language,
-                "section": clip(article.section, 512),
-                "source": clip(article.source, 4096),
-                "source_ref": clip(article.source_ref, 512),
-                "ingested_at": stamp,
-                "vec": DUMMY,
-            }
-            for p, piece in enumerate(pieces)
-        ]
-        sentence_rows = [
-            {
-                "key": f"{article.id}|{article.content_hash}|{s.seq}",
-                "article_id": article.id,
-                "content_hash": article.content_hash,
-                "seq": s.seq,
-                "start_offset": s.start,
-                "end_offset": s.end,
-                "text": clip(s.text, TEXT_BYTES),
-                "text_hash": s.text_hash,
-                "vec": np.asarray(v, dtype=np.float32).tolist(),
-            }
-            for s, v in zip(sentences, sentence_vectors if sentence_vectors is not None else [], strict=True)
-        ]
+        rows = _chunk_rows(article, chunks, vectors, first)
+        records = _article_records(article)
+        sentence_rows = _sentence_rows(article, sentences, sentence_vectors)
         self._pending.append(Pending(article.id, first, rows, records, sentence_rows))
         self._pending_rows += len(rows) + len(records) + len(sentence_rows)
         if article.language:
@@ -393,3 +330,81 @@ class MilvusWriter:
         c.client.flush(c.meta_name)
         self._new = False
         return m
+
+
+def _chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, first: int) -> list[dict[str, Any]]:
+    """The chunk rows, ids from ``first``, each with the article's filter fields and its BM25 terms."""
+    meta = {
+        "article_id": article.id,
+        "headline": clip(article.headline, 4096),
+        "date": article.date,
+        "outlet": clip(article.outlet, 512),
+        "outlet_key": clip((article.outlet or "").lower(), 512),
+        "url": clip(article.url, 4096),
+        "language": article.language,
+        "language_key": (article.language or "").lower(),
+        "section": clip(article.section, 512),
+        "source": clip(article.source, 4096),
+    }
+    return [
+        {
+            **meta,
+            "id": first + j,
+            "seq": ch.seq,
+            "start_offset": ch.start,
+            "end_offset": ch.end,
+            "n_tokens": ch.n_tokens,
+            "text": clip(ch.text, TEXT_BYTES),
+            "text_hash": ch.text_hash,
+            "content_hash": article.content_hash,
+            "terms": clip(" ".join(analyze(f"{article.headline}\n{ch.text}", article.language)), TEXT_BYTES),
+            "dense": np.asarray(v, dtype=np.float32).tolist(),
+        }
+        for j, (ch, v) in enumerate(zip(chunks, vectors, strict=True))
+    ]
+
+
+def _article_records(article: Article) -> list[dict[str, Any]]:
+    """The article's records, its body split into parts a VARCHAR holds."""
+    pieces = split_bytes(article.body, BODY_PART_BYTES)
+    stamp = now()
+    return [
+        {
+            "key": f"{article.id}|{article.content_hash}|{p}",
+            "article_id": article.id,
+            "part": p,
+            "parts": len(pieces),
+            "content_hash": article.content_hash,
+            "headline": clip(article.headline, TEXT_BYTES),
+            "body": piece,
+            "date": article.date,
+            "outlet": clip(article.outlet, 512),
+            "byline": clip(article.byline, 1024),
+            "url": clip(article.url, 4096),
+            "language": article.language,
+            "section": clip(article.section, 512),
+            "source": clip(article.source, 4096),
+            "source_ref": clip(article.source_ref, 512),
+            "ingested_at": stamp,
+            "vec": DUMMY,
+        }
+        for p, piece in enumerate(pieces)
+    ]
+
+
+def _sentence_rows(article: Article, sentences: Sequence[Sentence], vectors: np.ndarray | None) -> list[dict[str, Any]]:
+    """The sentence rows, keyed by article version and position."""
+    return [
+        {
+            "key": f"{article.id}|{article.content_hash}|{s.seq}",
+            "article_id": article.id,
+            "content_hash": article.content_hash,
+            "seq": s.seq,
+            "start_offset": s.start,
+            "end_offset": s.end,
+            "text": clip(s.text, TEXT_BYTES),
+            "text_hash": s.text_hash,
+            "vec": np.asarray(v, dtype=np.float32).tolist(),
+        }
+        for s, v in zip(sentences, vectors if vectors is not None else [], strict=True)
+    ]
