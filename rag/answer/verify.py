@@ -36,7 +36,7 @@ from rag.answer.evidence import Evidence, SentenceSource, SourceSentence
 from rag.records import Citation, Passage, SentenceCheck
 from rag.text.language import is_refusal, refusal_text
 from rag.text.lexical import analyze
-from rag.text.mentions import CITE, contains_name, names, normalize_number, numbers
+from rag.text.mentions import CITE, capitalised, contains_name, names, normalize_number, numbers, opening_name
 from rag.text.sentences import sentence_spans
 from rag.types import Encoder
 
@@ -178,7 +178,7 @@ class CitationVerifier:
 
     def _window(self, claim: str, group: list[SourceSentence], j: int) -> list[SourceSentence]:
         """The supporting sentence and the neighbour that covers most of what the claim asserts beyond it."""
-        wanted = numbers(claim) | {w.lower() for w in names(claim)}
+        wanted = numbers(claim) | {w.lower() for w in capitalised(claim, None)}
 
         def covered(s: SourceSentence) -> int:
             low = s.text.lower()
@@ -204,12 +204,24 @@ class CitationVerifier:
         missing = [w for w in names(claim) if not contains_name(w, low)]
         if missing:
             return f"name {missing[0]!r} not in the supporting sentence of source {src}"
+        who = opening_name(claim, language) if _ATTRIBUTION.search(claim) else None
+        if who is not None and not contains_name(who, low):
+            return f"attributed to {who!r}, who is not in the supporting sentence of source {src}"
+        # a person, place or thing moved in from another sentence of the same source ("Lawrow sagte …"
+        # over "…, sagte Choe"): the claim's subject often opens it, where names() does not look
+        passage_low = p.text.lower()
+        moved = [w for w in capitalised(claim, language) if not contains_name(w, low) and contains_name(w, passage_low)]
+        if moved:
+            return f"{moved[0]!r} is elsewhere in source {src}, not in the sentence that supports the claim"
         claim_low = claim.lower()
         own = support.text.lower() + " " + p.headline.lower()
-        others = [w for w in names(support.text) if not contains_name(w, claim_low)]
-        from_neighbour = [w for w in names(claim) if not contains_name(w, own)]
+        # what the claim names beyond its supporting sentence (the opening word too: "Lawrow sagte …")
+        from_neighbour = [
+            w for w in capitalised(claim, language) if not contains_name(w, own) and contains_name(w, low)
+        ]
+        others = [w for w in capitalised(support.text, p.language) if not contains_name(w, claim_low)]
         from_neighbour += sorted(numbers(claim) - numbers(support.text + " " + p.headline))
-        if from_neighbour:
+        if from_neighbour and len(window) > 1:
             # what the neighbour supplies must be about the same people: a neighbour naming someone else
             # means the claim joins two statements about different people
             neighbour = next(s for s in window if s is not support)

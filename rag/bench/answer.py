@@ -11,6 +11,7 @@ question, which shows what re-using it saves.
 
 from __future__ import annotations
 
+import gc
 import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +47,8 @@ def run_answer_benchmark(
                         *_, answer = qa.stream(q)
                         assert isinstance(answer, Answer)
                         answers.append(answer)
+                del qa  # the next configuration loads its own model: free this one's first
+                gc.collect()
                 warm = answers[1:] or answers
                 row = {
                     "generator": gen,

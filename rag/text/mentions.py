@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text.lexical import STOPWORDS, norm_lang
+
 CITE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 """Citation marks of an answer: ``[1]``, ``[2][3]``, ``[2, 3]``."""
 
@@ -47,6 +49,45 @@ def names(sentence: str) -> list[str]:
         if w.isupper() or not _NOUN_SUFFIX.search(w.lower()):
             out.append(w)
     return out
+
+
+_TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "st"}
+
+
+def capitalised(sentence: str, language: str | None) -> list[str]:
+    """Every capitalised word of three or more letters, the first one included, that is not a stop word.
+
+    Wider than :func:`names`: in German every noun is capitalised, and a name often opens the
+    sentence ("Lawrow sagte …"); the verifier asks of these only whether they come from elsewhere.
+    """
+    stops = STOPWORDS.get(norm_lang(language), set())
+    out = []
+    for w in _CAP.findall(CITE.sub(" ", sentence)):
+        low = w.lower()
+        if len(w) >= 3 and low not in stops and low not in _TITLES:
+            out.append(w)
+    return out
+
+
+# sentence-opening adverbs and prepositions that stop-word lists lack ("Laut Polizei …", "Zudem …")
+_OPENERS = {
+    "laut", "demnach", "zudem", "außerdem", "dabei", "insgesamt", "zuvor", "bereits", "heute", "gestern", "morgen",
+    "bisher", "derzeit", "inzwischen", "wegen", "trotz", "seit", "zufolge", "jedoch", "allerdings", "dennoch",
+    "trotzdem", "somit", "according", "however", "also", "today", "yesterday", "since", "after", "before",
+    "meanwhile", "earlier", "later", "then", "thus", "still",
+}  # fmt: skip
+
+
+def opening_name(sentence: str, language: str | None) -> str | None:
+    """The sentence's first word when it looks like a name ("Lawrow sagte …"), which :func:`names` skips."""
+    m = re.match(r"\W*([A-ZÄÖÜ][\w\-]*[\w])", CITE.sub(" ", sentence))
+    if m is None:
+        return None
+    w = m.group(1)
+    low = w.lower()
+    if len(w) < 3 or low in STOPWORDS.get(norm_lang(language), set()) or low in _OPENERS or low in _TITLES:
+        return None
+    return w if w.isupper() or not _NOUN_SUFFIX.search(low) else None
 
 
 def contains_name(name: str, text_lower: str) -> bool:

@@ -154,7 +154,8 @@ def test_farron_corbyn_misattribution_is_caught(verifier):
     bad = "Tim Farron of the Liberal Democrats pledged support to Mrs May if she meets his party's tests [1]."
     v = verifier.verify(bad, p, q, "en")
     assert v.refused and v.unsupported, v.sentences
-    assert "Farron" in v.sentences[0].reason, v.sentences  # the name is not vouched for by Corbyn's sentence
+    # the name (first or last) is not vouched for by Corbyn's sentence
+    assert "Farron" in v.sentences[0].reason or "Tim" in v.sentences[0].reason, v.sentences
     good = "Jeremy Corbyn pledged support to Mrs May if she meets his party's tests on the Brexit deal [1]."
     v = verifier.verify(good, p, q, "en")
     assert not v.refused and v.citations[0].quote.startswith("Labour leader Jeremy Corbyn"), v.sentences
