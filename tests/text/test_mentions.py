@@ -1,5 +1,3 @@
-
-
 def test_the_opening_word_counts_as_a_name_unless_it_is_a_common_opener():
     from rag.text.mentions import capitalised, opening_name
 
