@@ -124,13 +124,14 @@ def build_qa(
         if on_warning is not None:
             on_warning(f"{exc}; answering evidence-only")
         gen = build_generator(settings, "evidence")
+    fallback = EvidenceGenerator(evidence_answerer(settings)) if gen.name != "evidence" else None
     return NewsQA(
         build_search(settings, store, encoder),
         gen,
         CitationVerifier(encoder),
         SentenceSource(encoder, store),
-        fallback=build_generator(settings, "evidence") if gen.name != "evidence" else None,
-        rescue=evidence_answerer(settings).is_sure if settings.rescue_refusals and gen.name != "evidence" else None,
+        fallback=fallback,
+        rescue=fallback.answerer.is_sure if fallback is not None and settings.rescue_refusals else None,
         answer_k=settings.answer_k,
         context=settings.context,
         context_tokens=settings.context_tokens,
