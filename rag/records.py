@@ -152,6 +152,38 @@ class SearchFilters:
         return bool(self.since or self.until or self.outlets or self.languages or self.article_ids)
 
 
+@dataclass(frozen=True)
+class TimeScope:
+    """The time a question asks about, read from its words against the day it is asked from.
+
+    ``as_of`` is that day (ISO); ``window`` the inclusive ISO dates the question means ("yesterday",
+    "im Januar 2017", "last week"), or None; ``recency`` whether it asks for the newest state
+    ("latest", "jüngste", "so far"); ``expression`` the words both came from; ``relative`` whether the
+    window was computed from ``as_of`` (and so says nothing when the index is older); ``spans`` the
+    character offsets of those words in the question (removed from the text that is searched).
+    """
+
+    as_of: str
+    window: tuple[str, str] | None = None
+    recency: bool = False
+    expression: str | None = None
+    relative: bool = False
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def bound(self) -> bool:
+        """Whether the question is about a time at all (a window or the newest state)."""
+        return self.window is not None or self.recency
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of,
+            "window": list(self.window) if self.window else None,
+            "recency": self.recency,
+            "expression": self.expression,
+        }
+
+
 @dataclass
 class Passage:
     """A retrieved span of an article, with where it came from and how it ranked."""
@@ -245,6 +277,8 @@ class Answer:
     raw_answer: str = ""
     short_answer: str | None = None  # the answer itself in a few words, with its [n]; None when refused
     notes: list[str] = field(default_factory=list)  # what the reader should know (a fallback, a cut question)
+    time: TimeScope | None = None  # the time the question was read as asking about
+    sources_span: tuple[str, str] | None = None  # oldest and newest date of the cited articles
 
     def to_json(self) -> dict[str, object]:
         """The documented JSON shape of `rag ask --json` and the chat API."""
@@ -275,4 +309,6 @@ class Answer:
             "timings": {k: round(self.timings.get(k, 0.0), 3) for k in ("retrieve_s", "first_token_s", "total_s")},
             "prompt_tokens": self.prompt_tokens,
             "notes": list(self.notes),
+            "time": self.time.to_json() if self.time else None,
+            "sources_span": list(self.sources_span) if self.sources_span else None,
         }
