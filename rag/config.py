@@ -7,6 +7,7 @@ configuration another stage sees; use :meth:`Settings.with_` for a modified copy
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,6 +123,18 @@ class Settings(BaseSettings):
         "source sentence scores above the embedding model's sure threshold, answer evidence-only, with a note.",
     )
 
+    as_of: date | None = Field(
+        None,
+        description="The day questions are asked from (YYYY-MM-DD): 'yesterday' and 'latest' are read against it; "
+        "default today.",
+    )
+    date_tolerance_days: int = Field(
+        1, ge=0, le=30, description="A question's time window also takes reports dated this many days after it."
+    )
+    recency_half_life_days: float = Field(
+        3.0, gt=0, description="For 'latest'-questions a source this many days older than the newest counts half."
+    )
+
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
 
     @field_validator("index")
@@ -146,6 +159,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, v: object) -> object:
+        if isinstance(v, str):
+            if not v.strip():
+                return None
+            try:
+                return date.fromisoformat(v.strip())
+            except ValueError:
+                raise ValueError(f"as-of date {v!r} is not a date: expected YYYY-MM-DD") from None
+        return v
 
     @field_validator("ray_address", mode="before")
     @classmethod

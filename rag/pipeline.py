@@ -137,4 +137,5 @@ def build_qa(
         context_tokens=settings.context_tokens,
         evidence_tokens=settings.evidence_tokens,
         encoding=settings.tokenizer,
+        as_of=settings.as_of,
     )

@@ -135,6 +135,7 @@ class SearchFilters:
     outlets: tuple[str, ...] = ()  # outlet names (case-insensitive) or source path fragments
     languages: tuple[str, ...] = ()
     article_ids: tuple[str, ...] = ()
+    undated: bool = False  # with since/until: also keep articles that carry no date
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):

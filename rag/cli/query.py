@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from rag.cli.common import (
+    AsOfOpt,
     GeneratorOpt,
     IndexOpt,
     SinceOpt,
@@ -22,7 +23,7 @@ from rag.cli.common import (
     warn,
 )
 from rag.config import Settings
-from rag.records import Answer, Passage, Turn
+from rag.records import Answer, Passage, TimeScope, Turn
 
 if TYPE_CHECKING:
     from rag.answer.chain import NewsQA
@@ -63,24 +64,66 @@ def search(
     mode: Annotated[str | None, typer.Option(help="hybrid, dense or bm25.")] = None,
     window: Annotated[int, typer.Option(help="Grow each passage by N sentences either side.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
+    as_of: AsOfOpt = None,
+    timeline: Annotated[bool, typer.Option("--timeline", help="Print the passages as a per-day list.")] = False,
 ) -> None:
-    """Ranked passages for a question: score, headline, outlet, date, and each component's rank."""
+    """Ranked passages for a question: score, headline, outlet, date, and each component's rank.
+
+    Time words in the question ("yesterday", "im März 2017", "latest") filter and rank by date.
+    """
     from rag.pipeline import build_search, load_encoder, open_index
     from rag.retrieve.collapse import sentence_window
+    from rag.text.timeexpr import parse_as_of, parse_time
 
-    settings = settings_for(index, retrieval_mode=mode, retrieval_k=k)
+    settings = settings_for(index, retrieval_mode=mode, retrieval_k=k, as_of=as_of)
     filters = make_filters(since, until, source, language)
+    when = parse_time(question, parse_as_of(settings.as_of))
     encoder = load_encoder(settings)
     with open_index(settings, encoder) as idx:
-        result = build_search(settings, idx, encoder).search(question, k=k, filters=filters)
+        result = build_search(settings, idx, encoder).search(question, k=k, filters=filters, when=when)
         passages = result.passages
         if window:
             passages = [sentence_window(idx, p, window, window) for p in passages]
     if json_out:
-        data = {"question": question, "timings": result.timings, "passages": [p.to_dict() for p in passages]}
+        data = {
+            "question": question,
+            "time": when.to_json(),
+            "timings": result.timings,
+            "passages": [p.to_dict() for p in passages],
+        }
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    if when.bound:
+        out.print(f"[dim]{escape(describe_time(when))}[/dim]", highlight=False)
+    if timeline:
+        for line in timeline_lines(passages):
+            out.print(escape(line), highlight=False, soft_wrap=True)
+        return
     _print_passages(passages, result.timings["total_s"])
+
+
+def describe_time(when: TimeScope) -> str:
+    """One line: the window and recency the question was read as, and the words they came from."""
+    parts = [f"as of {when.as_of}"]
+    if when.window:
+        parts.append(f"window {when.window[0]} … {when.window[1]}")
+    if when.recency:
+        parts.append("newest first")
+    return "time: " + ", ".join(parts) + (f" (from {when.expression!r})" if when.expression else "")
+
+
+def timeline_lines(passages: Sequence[Passage], cited: Collection[str] = ()) -> list[str]:
+    """The passages as a compact per-day list, oldest day first; undated ones last; cited articles marked *."""
+    days: dict[str, list[Passage]] = {}
+    for p in passages:
+        days.setdefault(p.date or "undated", []).append(p)
+    lines = []
+    for day in sorted(days, key=lambda d: (d == "undated", d)):
+        lines.append(day)
+        for p in days[day]:
+            mark = "*" if p.article_id in cited else "-"
+            lines.append(f"  {mark} {p.headline} ({p.outlet or '?'})")
+    return lines
 
 
 def render_answer(answer: Answer, streamed: bool) -> None:
@@ -100,6 +143,10 @@ def render_answer(answer: Answer, streamed: bool) -> None:
         )
     for s in answer.unsupported_sentences:
         out.print(f"[yellow]unsupported:[/yellow] {escape(s)}", highlight=False, soft_wrap=True)
+    if answer.time is not None and answer.time.bound:
+        out.print(f"[dim]{escape(describe_time(answer.time))}[/dim]", highlight=False)
+    if answer.sources_span:
+        out.print(f"[dim]sources dated {answer.sources_span[0]} … {answer.sources_span[1]}[/dim]", highlight=False)
     for note in answer.notes:
         warn(note)
     t = answer.timings
@@ -141,9 +188,10 @@ def ask(
     source: SourceOpt = [],  # noqa: B006
     k: Annotated[int | None, typer.Option("--k", "-k", help="Passages given to the generator.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Answer a question with verified citations; streams on a terminal."""
-    settings = settings_for(index, generator=generator)
+    settings = settings_for(index, generator=generator, as_of=as_of)
     qa = _qa(settings, generator)
     filters = make_filters(since, until, source, [])
     if json_out:
@@ -152,9 +200,9 @@ def ask(
     _show_stream(qa.stream(question, filters=filters, k=k))
 
 
-def chat(index: IndexOpt = None, generator: GeneratorOpt = None) -> None:
+def chat(index: IndexOpt = None, generator: GeneratorOpt = None, as_of: AsOfOpt = None) -> None:
     """Ask questions and follow-ups in one conversation (empty line or Ctrl-D ends)."""
-    settings = settings_for(index, generator=generator)
+    settings = settings_for(index, generator=generator, as_of=as_of)
     qa = _qa(settings, generator)
     history: list[Turn] = []
     while True:

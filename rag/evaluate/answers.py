@@ -88,6 +88,8 @@ def score_answer(q: GoldQuestion, a: Answer) -> dict[str, Any]:
     """One per_question.csv row: the answer, its verdicts and its timings."""
     row: dict[str, Any] = {
         "id": q.id,
+        "type": q.type,
+        "as_of": q.as_of or "",
         "question": q.question,
         "gold": " | ".join(q.answers),
         "short_answer": a.short_answer or "",
@@ -138,6 +140,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, float | int]:
 # per_question.csv: its columns, and those that hold numbers (empty = not applicable)
 PER_QUESTION_COLUMNS = (
     "id",
+    "type",
+    "as_of",
     "question",
     "gold",
     "short_answer",
@@ -226,7 +230,7 @@ def _ask_all(
     ranks: list[int | None] = []
     t0 = time.perf_counter()
     for i, q in enumerate(questions, 1):
-        *_, a = qa.stream(q.question, filters=filters)
+        *_, a = qa.stream(q.question, filters=filters, as_of=q.as_of)
         assert isinstance(a, Answer)
         row = score_answer(q, a)
         if judge is not None:
@@ -234,7 +238,7 @@ def _ask_all(
 
             row.update(judge_answer(judge, q.question, q.answers, a))
         if q.article_ids:  # where the gold passage ranked in retrieval (for the recall@k plot)
-            passages = qa.search.run(a.standalone_question, k=10, filters=filters)
+            passages = qa.search.search(a.standalone_question, k=10, filters=filters, when=a.time).passages
             ranks.append(next((r for r, p in enumerate(passages, 1) if p.article_id in q.article_ids), None))
             row["gold_rank"] = ranks[-1] or ""
         rows.append(row)
@@ -248,6 +252,8 @@ def _write_run(out_dir: Path, result: dict[str, Any], config: dict[str, Any], ju
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(result["metrics"], indent=2))
+    if result["by_type"]:
+        (out_dir / "metrics_by_type.json").write_text(json.dumps(result["by_type"], indent=2))
     if judged is not None:
         (out_dir / "judge.json").write_text(json.dumps(judged, indent=2))
     with (out_dir / "per_question.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -288,13 +294,20 @@ def run_answer_eval(
             rows, ranks = _ask_all(qa, task.questions, filters, judge, log)
             fingerprint = _fingerprint(idx)
     metrics = aggregate(rows)
+    by_type = {t: aggregate([r for r in rows if r["type"] == t]) for t in sorted({r["type"] for r in rows} - {""})}
     judged: dict[str, float | int] | None = None
     if judge is not None:
         from rag.evaluate.judge import judge_summary
 
         judged = judge_summary(rows)
         metrics.update(judged)
-    result = {"metrics": {k: metrics[k] for k in METRIC_KEYS}, "extra": metrics, "rows": rows, "ranks": ranks}
+    result = {
+        "metrics": {k: metrics[k] for k in METRIC_KEYS},
+        "extra": metrics,
+        "rows": rows,
+        "ranks": ranks,
+        "by_type": {t: {k: m[k] for k in METRIC_KEYS} for t, m in by_type.items()},
+    }
     if out_dir:
         config = {
             "dataset": task.name,

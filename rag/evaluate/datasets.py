@@ -13,6 +13,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from rag.errors import NewsragError
@@ -26,6 +27,8 @@ class GoldQuestion:
     answers: list[str]
     article_ids: list[str] = field(default_factory=list)
     evidence: str | None = None
+    type: str = ""  # the question's kind (e.g. dated, relative, latest), metrics are also reported per type
+    as_of: str | None = None  # the day the question is asked from (YYYY-MM-DD), when not today
 
     @property
     def answerable(self) -> bool:
@@ -53,9 +56,20 @@ def load_questions(path: Path) -> list[GoldQuestion]:
                 answers=answers,
                 article_ids=[str(a) for a in obj.get("article_ids") or []],
                 evidence=obj.get("evidence") or None,
+                type=str(obj.get("type") or ""),
+                as_of=_as_of(obj.get("as_of"), path, n),
             )
         )
     return out
+
+
+def _as_of(value: object, path: Path, n: int) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise NewsragError(f'{path} line {n}: "as_of" {value!r} is not a date (YYYY-MM-DD)') from None
 
 
 @dataclass

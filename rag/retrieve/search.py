@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from rag.config import RetrievalMode, Settings
-from rag.records import Passage, SearchFilters
+from rag.records import Passage, SearchFilters, TimeScope
 from rag.retrieve.collapse import collapse
 from rag.retrieve.fusion import Fused, rrf
+from rag.retrieve.recency import order_by_time, time_filters
 from rag.retrieve.rerankers import Reranker
 from rag.store.base import CandidateSource, NewsStore
+from rag.text.timeexpr import strip_time
 from rag.types import Encoder
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "dense", "bm25")
@@ -35,6 +37,9 @@ class RetrievalConfig:
     weights: tuple[tuple[str, float], ...] = (("dense", 1.0), ("bm25", 0.3))
     mode: RetrievalMode = "hybrid"
     rerank_top: int = 20
+    date_tolerance_days: int = 1
+    recency_half_life_days: float = 3.0
+    strip_time_words: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -52,6 +57,8 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         mode=settings.retrieval_mode,
         weights=(("dense", settings.dense_weight), ("bm25", settings.bm25_weight)),
         rerank_top=settings.rerank_top,
+        date_tolerance_days=settings.date_tolerance_days,
+        recency_half_life_days=settings.recency_half_life_days,
     )
 
 
@@ -129,13 +136,20 @@ class HybridSearch:
         mode: RetrievalMode | None = None,
         rerank: bool | None = None,
         vector: np.ndarray | None = None,
+        when: TimeScope | None = None,
     ) -> SearchResult:
         """The top ``k`` passages: fused, reranked (unless ``rerank`` is False), overlaps and copies collapsed.
 
         :param vector: the query's vector, when the caller embedded it already (else it is embedded here).
+        :param when: the question's time (:func:`rag.text.timeexpr.parse_time`): its window filters, its
+            recency words re-rank, its words are left out of the searched text (see :mod:`rag.retrieve.recency`).
         """
         cfg = self.config
         k = k or cfg.k
+        if when is not None and when.bound:
+            filters = time_filters(filters, when, cfg.date_tolerance_days)
+            if cfg.strip_time_words and when.spans and vector is None:
+                query = strip_time(query, when)
         reranker = self.reranker if rerank is not False else None
         t0 = time.perf_counter()
         fetch = max(cfg.fetch_k, k * 3)
@@ -150,6 +164,7 @@ class HybridSearch:
             head = collapse(passages, cfg.rerank_top)
             seen = {p.chunk_id for p in head}
             passages = reranker.rerank(query, head) + [p for p in passages if p.chunk_id not in seen]
+        passages = order_by_time(passages, when, cfg.recency_half_life_days)
         result = collapse(passages, k)
         timings = {"encode_s": t_enc - t0, "search_s": t1 - t0, "total_s": time.perf_counter() - t0}
         return SearchResult(result, vector, timings)

@@ -61,6 +61,7 @@ def make_respond(backend: ChatBackend) -> Callable[..., Iterator[tuple[Any, ...]
         outlets: list[str],
         langs: list[str],
         k: int,
+        as_of: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         message = (message or "").strip()
         if not message:
@@ -71,7 +72,7 @@ def make_respond(backend: ChatBackend) -> Callable[..., Iterator[tuple[Any, ...]
         try:
             filters = filters_of(since, until, outlets, langs)
             text = ""
-            for piece in backend.stream(message, turns, generator, filters, int(k)):
+            for piece in backend.stream(message, turns, generator, filters, int(k), (as_of or "").strip() or None):
                 if isinstance(piece, Answer):
                     history[-1] = {"role": "assistant", "content": answer_markdown(piece)}
                     turns = [*turns, Turn(message, piece.answer)]
@@ -97,6 +98,7 @@ def make_api(backend: ChatBackend) -> Callable[..., dict[str, Any]]:
         until: str = "",
         outlets: list[str] | None = None,
         k: float = 5,
+        as_of: str = "",
     ) -> dict[str, Any]:
         """Answer one question; returns the answer and its citations as JSON (see README, API)."""
         if generator and generator not in GENERATORS:
@@ -107,6 +109,7 @@ def make_api(backend: ChatBackend) -> Callable[..., dict[str, Any]]:
                 generator or "evidence",
                 filters_of(since or "", until or "", outlets, []),
                 int(k or 5),
+                (as_of or "").strip() or None,
             )
         except (NewsragError, ValueError) as exc:
             return {"error": str(exc)}
@@ -162,6 +165,7 @@ def build_app(backend: ChatBackend, *, title: str = "newsrag") -> Any:
             with gr.Row():
                 since = gr.Textbox(label="Since (YYYY-MM-DD)")
                 until = gr.Textbox(label="Until (YYYY-MM-DD)")
+                as_of = gr.Textbox(label="As of (YYYY-MM-DD; default today)", elem_id="as-of")
                 outlets = gr.Dropdown(backend.outlets(), multiselect=True, label="Outlets")
                 langs = gr.Dropdown(backend.languages(), multiselect=True, label="Languages")
         stats = gr.Markdown(stats_markdown(backend), elem_id="stats")
@@ -171,7 +175,7 @@ def build_app(backend: ChatBackend, *, title: str = "newsrag") -> Any:
             upload_status = gr.Markdown(elem_id="upload-status")
 
         respond = make_respond(backend)
-        inputs = [box, chatbot, turns, generator, since, until, outlets, langs, k]
+        inputs = [box, chatbot, turns, generator, since, until, outlets, langs, k, as_of]
         outputs = [box, chatbot, turns, sources]
         send.click(respond, inputs, outputs, api_visibility="private")
         box.submit(respond, inputs, outputs, api_visibility="private")

@@ -83,18 +83,32 @@ class ChatBackend:
         return [x for x in self.stats().get("languages", {}) if x != "?"]
 
     def stream(
-        self, question: str, history: Sequence[Turn], generator: Generator, filters: SearchFilters | None, k: int | None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        generator: Generator,
+        filters: SearchFilters | None,
+        k: int | None,
+        as_of: str | None = None,
     ) -> Iterator[str | Answer]:
+        """:param as_of: the day the question is asked from (YYYY-MM-DD; None or "": the settings', else today)."""
         qa = self.qa(generator)
         if not qa.generator.exclusive:
-            yield from qa.stream(question, history, filters, k)
+            yield from qa.stream(question, history, filters, k, as_of or None)
             return
         with self._gen_lock:
-            yield from qa.stream(question, history, filters, k)
+            yield from qa.stream(question, history, filters, k, as_of or None)
 
-    def ask(self, question: str, generator: Generator, filters: SearchFilters | None, k: int | None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        generator: Generator,
+        filters: SearchFilters | None,
+        k: int | None,
+        as_of: str | None = None,
+    ) -> Answer:
         answer = None
-        for piece in self.stream(question, [], generator, filters, k):
+        for piece in self.stream(question, [], generator, filters, k, as_of):
             if isinstance(piece, Answer):
                 answer = piece
         assert answer is not None

@@ -26,6 +26,13 @@ def answer_markdown(answer: Answer) -> str:
     if answer.short_answer:
         text = f"**{html.escape(answer.short_answer, quote=False)}**\n\n{text}"
     text = re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#src-{m[1]}">[{m[1]}]</a>', text)
+    if answer.time is not None and answer.time.bound:
+        when = answer.time
+        window = f"{when.window[0]} … {when.window[1]}" if when.window else "newest first"
+        said = f" (from “{html.escape(when.expression)}”)" if when.expression else ""
+        text += f"\n\n🕒 *time:* {window}, as of {when.as_of}{said}"
+    if answer.sources_span:
+        text += f"\n\n🗞️ *sources dated* {answer.sources_span[0]} … {answer.sources_span[1]}"
     if answer.notes:
         text += "\n\n" + "\n".join(f"ℹ️ {html.escape(n)}" for n in answer.notes)
     if answer.unsupported_sentences:

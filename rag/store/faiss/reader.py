@@ -174,12 +174,16 @@ class NewsIndex:
         """
         where: list[str] = []
         args: list[Any] = []
+        dated: list[str] = []
         if filters.since:
-            where.append("a.date >= ?")
+            dated.append("a.date >= ?")
             args.append(filters.since)
         if filters.until:
-            where.append("a.date <= ?")
+            dated.append("a.date <= ?")
             args.append(filters.until)
+        if dated:
+            both = " AND ".join(dated)
+            where.append(f"(({both}) OR a.date IS NULL)" if filters.undated else both)
         if filters.outlets:
             ors = []
             for o in filters.outlets:

@@ -19,10 +19,14 @@ def in_list(field: str, values: Iterable[str]) -> str:
 def filter_expression(filters: SearchFilters) -> str:
     """The Milvus boolean expression for the filters (the same rules as the SQL of the FAISS backend)."""
     where: list[str] = []
+    dated: list[str] = []
     if filters.since:
-        where.append(f"date >= {quote(filters.since)}")
+        dated.append(f"date >= {quote(filters.since)}")
     if filters.until:
-        where.append(f"date <= {quote(filters.until)}")
+        dated.append(f"date <= {quote(filters.until)}")
+    if dated:
+        both = " and ".join(dated)
+        where.append(f"(({both}) or date is null)" if filters.undated else both)
     if filters.outlets:
         ors = [f"outlet_key == {quote(o.lower())} or source like {quote(f'%{o}%')}" for o in filters.outlets]
         where.append("(" + " or ".join(ors) + ")")
