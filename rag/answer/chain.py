@@ -160,9 +160,6 @@ class NewsQA:
         t = time.perf_counter()
         passages = found.passages
         vector = found.vector if found.vector is not None else self.search.query_vector(x["standalone"])
-        if archive_too_old(x["when"], self._index_newest()):
-            passages = []  # a relative question ("yesterday") over an archive that ends before it
-            req.notes.append(archive_note(x["when"], self._index_newest() or "", x["language"]))
         sentences = self.sentences.for_passages(passages)
         ranked = score_sentences(x["standalone"], x["language"], vector, passages, sentences)
         if x["when"].recency:
@@ -187,8 +184,10 @@ class NewsQA:
         when: TimeScope = x["when"]
         span = sources_span(cites)
         if refused:
-            note = empty_window_note(when, x["language"]) if x["sources"].evidence.passages or when.window else None
-            return ([note] if note and not archive_too_old(when, self._index_newest()) else []), span
+            if archive_too_old(when, self._index_newest()):  # "yesterday" over an archive that ends before it
+                return [archive_note(when, self._index_newest() or "", x["language"])], span
+            note = empty_window_note(when, x["language"])
+            return ([note] if note else []), span
         note = currency_note(when, span, len(cites), x["language"])
         return ([note] if note else []), span
 

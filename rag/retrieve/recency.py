@@ -5,7 +5,8 @@ it, plus ``tolerance`` days after it (outlets often date a report the day after 
 after the as-of day; articles without a date are kept but ranked after the dated ones and are shown
 as undated. Recency words ("latest", "jüngste") multiply each passage's score by a decay on its age,
 counted from the newest dated candidate on or before as-of: an archive asked about years later still
-ranks its own newest reports first. Questions without time words are not touched.
+ranks its own newest reports first; an undated passage counts as one half-life old. Questions
+without time words are not touched.
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ def order_by_time(passages: Sequence[Passage], scope: TimeScope | None, half_lif
 
     def key(p: Passage) -> tuple[int, float]:
         age = _age_days(p, newest)
-        if age is None:
-            return (1, -p.score)
         if scope.recency:
-            p.scores["recency"] = 0.5 ** (max(age, 0) / half_life_days)
-            return (0, -p.score * p.scores["recency"])
-        return (0, -p.score)
+            # an undated report counts as one half-life old: it may be current, nothing says so
+            p.scores["recency"] = 0.5 if age is None else 0.5 ** (max(age, 0) / half_life_days)
+            decayed = -p.score * p.scores["recency"]
+            return (1, decayed) if age is None and scope.window else (0, decayed)
+        return (1, -p.score) if age is None else (0, -p.score)
 
     return sorted(passages, key=key)
 

@@ -148,7 +148,9 @@ class HybridSearch:
         k = k or cfg.k
         if when is not None and when.bound:
             filters = time_filters(filters, when, cfg.date_tolerance_days)
-            if cfg.strip_time_words and when.spans and vector is None:
+            # words relative to as-of ("yesterday", "last week", "latest") never match an article's
+            # text; a written date or year ("im Jahr 2015") can, so it stays in the searched text
+            if cfg.strip_time_words and when.spans and vector is None and (when.relative or when.window is None):
                 query = strip_time(query, when)
         reranker = self.reranker if rerank is not False else None
         t0 = time.perf_counter()

@@ -90,7 +90,11 @@ def test_order_by_time_counts_age_from_newest_candidate():
         return Passage(0, aid, "t", 0, 1, "h", None, d, None, "en", "s", score=score)
 
     scope = TimeScope(as_of="2026-12-02", recency=True, expression="latest")
-    # an archive asked about years later: the newest of its reports still comes first
-    got = order_by_time([p("old", "2017-03-01", 1.0), p("new", "2017-03-20", 0.9), p("nodate", None, 2.0)], scope, 7)
-    assert [x.article_id for x in got] == ["new", "old", "nodate"]
+    # an archive asked about years later: the newest of its reports still comes first; an undated one
+    # counts as one half-life old, and with a window it goes after every dated one
+    got = order_by_time([p("old", "2017-03-01", 1.0), p("new", "2017-03-20", 0.9), p("nodate", None, 1.5)], scope, 7)
+    assert [x.article_id for x in got] == ["new", "nodate", "old"]
+    windowed = TimeScope(as_of="2026-12-02", window=("2017-03-01", "2017-03-31"))
+    got = order_by_time([p("nodate", None, 5.0), p("old", "2017-03-01", 1.0)], windowed, 7)
+    assert [x.article_id for x in got] == ["old", "nodate"]
     assert date_span(["2017-03-20", None, "2017-03-01"]) == ("2017-03-01", "2017-03-20")
