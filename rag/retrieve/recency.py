@@ -51,10 +51,8 @@ def time_filters(
 
 
 def _age_days(p: Passage, newest: date) -> int | None:
-    try:
-        return (newest - date.fromisoformat(p.date or "")).days
-    except ValueError:
-        return None
+    day = _parse(p.date)
+    return None if day is None else (newest - day).days
 
 
 def order_by_time(passages: Sequence[Passage], scope: TimeScope | None, half_life_days: float = 3.0) -> list[Passage]:
