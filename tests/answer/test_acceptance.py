@@ -138,7 +138,12 @@ def test_answer_json_shape_and_quote_offsets(news):
         "unsupported_sentences",
         "timings",
         "prompt_tokens",
+        "time",
+        "sources_span",
     }
+    # no time words in the question: the as-of date is recorded, no window, no recency
+    assert data["time"]["window"] is None and data["time"]["recency"] is False, data["time"]
+    assert data["sources_span"] and all(len(d) == 10 for d in data["sources_span"]), data["sources_span"]
     assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
     c = data["citations"][0]
     assert set(c) == {
