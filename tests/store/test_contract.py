@@ -4,7 +4,7 @@ import pytest
 
 from rag.errors import IndexMismatchError
 from rag.ingest.pipeline import delete_from_index, ingest_articles, ingest_paths, model_info
-from rag.records import ModelInfo
+from rag.records import Article, ModelInfo
 from rag.retrieve.search import HybridSearch, RetrievalConfig
 from rag.store import open_store
 from rag.store.faiss.reader import NewsIndex
@@ -22,6 +22,11 @@ def test_seed_and_gnad_slice_ingest_then_search(store_settings, small_embedder, 
         assert st["articles"] == 41 and st["chunks"] == report.total_chunks
         assert st["embed_model"] == "all-minilm-l6-v2" and st["dim"] == 384
         assert st["languages"] == {"de": 41}
+        # the articles' own dates and the time they entered the index are two separate spans
+        # (10kGNAD rows and the seed file carry no date: all 41 are undated, no published span)
+        assert st["undated"] == sum(idx.article(a).date is None for a in idx.article_ids()) == 41
+        assert st["date_min"] is None and st["date_max"] is None
+        assert st["ingested_min"] <= st["ingested_max"] and st["ingested_min"][:4] >= "2026"
         # every stored chunk's offsets reproduce its text from the stored article body
         for aid in idx.article_ids():
             art = idx.article(aid)
@@ -33,6 +38,33 @@ def test_seed_and_gnad_slice_ingest_then_search(store_settings, small_embedder, 
         hits = idx.chunks(ids[0].tolist())
         assert hits[0].headline.startswith("Nordkorea sichert Russland")
         assert scores[0][0] > scores[0][-1]
+
+
+def test_stats_keep_publication_and_ingestion_spans_apart(store_settings, small_embedder):
+    arts = [
+        Article(
+            id="a", headline="Flood", body="The river rose by two metres overnight.", date="2017-03-13", language="en"
+        ),
+        Article(
+            id="b", headline="Toll", body="The death toll rose to 113 on Thursday.", date="2017-03-16", language="en"
+        ),
+        Article(id="c", headline="Undated", body="A note without any date on bread prices.", language="en"),
+    ]
+    ingest_articles(arts, store_settings, small_embedder)
+    with open_test_store(store_settings, small_embedder) as idx:
+        first = idx.stats()
+    assert (first["date_min"], first["date_max"], first["undated"]) == ("2017-03-13", "2017-03-16", 1)
+    assert first["ingested_min"][:4] >= "2026" and first["ingested_min"] <= first["ingested_max"]
+    # a later, older-dated article moves the publication span back and the ingestion span forward
+    ingest_articles(
+        [Article(id="d", headline="Rain", body="Heavy rain was forecast.", date="2017-03-01")],
+        store_settings,
+        small_embedder,
+    )
+    with open_test_store(store_settings, small_embedder) as idx:
+        later = idx.stats()
+    assert later["date_min"] == "2017-03-01" and later["ingested_min"] == first["ingested_min"]
+    assert later["ingested_max"] >= first["ingested_max"]
 
 
 @needs_shared

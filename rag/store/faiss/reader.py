@@ -209,7 +209,8 @@ class NewsIndex:
 
     def stats(self) -> dict[str, Any]:
         q = self.db.execute
-        span = q("SELECT MIN(date), MAX(date) FROM articles WHERE date IS NOT NULL").fetchone()
+        span = q("SELECT MIN(date), MAX(date), COUNT(*) - COUNT(date) FROM articles").fetchone()
+        ingested = q("SELECT MIN(ingested_at), MAX(ingested_at) FROM articles").fetchone()
         outlets = q("SELECT COALESCE(outlet, '?'), COUNT(*) FROM articles GROUP BY 1 ORDER BY 2 DESC").fetchall()
         langs = q("SELECT COALESCE(language, '?'), COUNT(*) FROM articles GROUP BY 1 ORDER BY 2 DESC").fetchall()
         tokens = q("SELECT COALESCE(SUM(n_tokens), 0), COALESCE(AVG(n_tokens), 0) FROM chunks").fetchone()
@@ -222,6 +223,9 @@ class NewsIndex:
             "chunks": m.chunks,
             "date_min": span[0],
             "date_max": span[1],
+            "undated": int(span[2]),
+            "ingested_min": ingested[0],
+            "ingested_max": ingested[1],
             "outlets": dict(outlets),
             "languages": dict(langs),
             "tokens": int(tokens[0]),

@@ -246,12 +246,16 @@ class MilvusStore:
     def stats(self) -> dict[str, Any]:
         c = self.c
         dates: list[str] = []
+        stamps: list[str] = []
         outlets: dict[str, int] = {}
         langs: dict[str, int] = {}
-        fields = ["article_id", "content_hash", "date", "outlet", "language"]
-        for r in c.live_records(c.query_all(c.articles_name, "part == 0", fields)).values():
+        fields = ["article_id", "content_hash", "date", "outlet", "language", "ingested_at"]
+        live = c.live_records(c.query_all(c.articles_name, "part == 0", fields)).values()
+        for r in live:
             if r.get("date"):
                 dates.append(r["date"])
+            if r.get("ingested_at"):
+                stamps.append(r["ingested_at"])
             outlets[r.get("outlet") or "?"] = outlets.get(r.get("outlet") or "?", 0) + 1
             langs[r.get("language") or "?"] = langs.get(r.get("language") or "?", 0) + 1
         n_tokens = [int(r["n_tokens"]) for r in c.query_all(c.chunks_name, "id >= 0", ["n_tokens"])]
@@ -269,6 +273,9 @@ class MilvusStore:
             "chunks": m.chunks,
             "date_min": min(dates) if dates else None,
             "date_max": max(dates) if dates else None,
+            "undated": len(live) - len(dates),
+            "ingested_min": min(stamps) if stamps else None,
+            "ingested_max": max(stamps) if stamps else None,
             "outlets": dict(sorted(outlets.items(), key=lambda kv: -kv[1])),
             "languages": dict(sorted(langs.items(), key=lambda kv: -kv[1])),
             "tokens": sum(n_tokens),
