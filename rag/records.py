@@ -251,6 +251,17 @@ class Citation:
     quote_end: int
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A retrieved article as the answer's timeline shows it: when it appeared and whether it is cited."""
+
+    article_id: str
+    headline: str
+    outlet: str | None
+    date: str | None
+    cited: tuple[int, ...] = ()  # the answer's [n] pointing at this article; empty: retrieved, not cited
+
+
 @dataclass
 class SentenceCheck:
     """The verifier's verdict on one answer sentence."""
@@ -280,6 +291,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # what the reader should know (a fallback, a cut question)
     time: TimeScope | None = None  # the time the question was read as asking about
     sources_span: tuple[str, str] | None = None  # oldest and newest date of the cited articles
+    retrieved: list[SourceRef] = field(default_factory=list)  # the articles searched, for the timeline
 
     def to_json(self) -> dict[str, object]:
         """The documented JSON shape of `rag ask --json` and the chat API."""
@@ -312,4 +324,14 @@ class Answer:
             "notes": list(self.notes),
             "time": self.time.to_json() if self.time else None,
             "sources_span": list(self.sources_span) if self.sources_span else None,
+            "retrieved": [
+                {
+                    "article_id": r.article_id,
+                    "headline": r.headline,
+                    "outlet": r.outlet,
+                    "date": r.date,
+                    "cited": list(r.cited),
+                }
+                for r in self.retrieved
+            ],
         }

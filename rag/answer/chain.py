@@ -22,7 +22,14 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from rag.answer.currency import archive_note, archive_too_old, currency_note, empty_window_note, sources_span
+from rag.answer.currency import (
+    archive_note,
+    archive_too_old,
+    currency_note,
+    empty_window_note,
+    retrieved_refs,
+    sources_span,
+)
 from rag.answer.evidence import (
     Evidence,
     SentenceSource,
@@ -170,7 +177,7 @@ class NewsQA:
             evidence = select_evidence(passages, sentences, ranked, self.evidence_tokens, self.encoding)
         evidence.query_vector = vector
         req.timings["evidence_s"] = time.perf_counter() - t
-        return Sources(x["standalone"], x["language"], evidence)
+        return Sources(x["standalone"], x["language"], evidence, list(passages))
 
     def _index_newest(self) -> str | None:
         """The date of the index's newest article (read once)."""
@@ -256,6 +263,7 @@ class NewsQA:
             notes=[*req.notes, *draft.notes, *time_notes],
             time=x["when"],
             sources_span=span,
+            retrieved=retrieved_refs(x["sources"].retrieved, cites),
         )
 
     # entry points ----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ whether an archive can answer "yesterday" at all. These notes are written in the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
-from rag.records import Citation, TimeScope
+from rag.records import Citation, Passage, SourceRef, TimeScope
 from rag.retrieve.recency import date_span
 
 _TEXT = {
@@ -69,3 +70,40 @@ def currency_note(scope: TimeScope, span: tuple[str, str] | None, cited: int, la
     if scope.window is not None and newest < scope.window[0]:
         return _say(language, "older", newest=newest, start=scope.window[0], end=scope.window[1])
     return _say(language, "newest", newest=newest) if scope.recency else None
+
+
+def retrieved_refs(passages: Sequence[Passage], citations: Sequence[Citation]) -> list[SourceRef]:
+    """One entry per retrieved article (in retrieval order), with the answer's numbers that cite it.
+
+    A cited article that was not among the retrieved passages (it cannot be, but a generator may
+    renumber) is added at the end, so every [n] has its place on the timeline.
+    """
+    cited: dict[str, list[int]] = {}
+    for c in citations:
+        cited.setdefault(c.article_id, []).append(c.n)
+    refs: dict[str, SourceRef] = {}
+    for p in passages:
+        if p.article_id not in refs:
+            refs[p.article_id] = SourceRef(
+                p.article_id, p.headline, p.outlet, p.date, tuple(cited.get(p.article_id, ()))
+            )
+    for c in citations:
+        if c.article_id not in refs:
+            refs[c.article_id] = SourceRef(c.article_id, c.headline, c.outlet, c.date, tuple(cited[c.article_id]))
+    return list(refs.values())
+
+
+class _Dated(Protocol):
+    @property
+    def date(self) -> str | None: ...
+
+
+D = TypeVar("D", bound=_Dated)
+
+
+def by_day(items: Iterable[D]) -> list[tuple[str | None, list[D]]]:
+    """``items`` grouped by their date, oldest day first, the undated ones last (day None)."""
+    days: dict[str | None, list[D]] = {}
+    for item in items:
+        days.setdefault(item.date or None, []).append(item)
+    return sorted(days.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))

@@ -25,7 +25,7 @@ from rag.answer.evidence import Evidence, EvidenceAnswerer
 from rag.answer.prompts import CONDENSE, USER, answer_schema, few_shot_messages, language_name
 from rag.config import Generator as GeneratorName
 from rag.config import GrammarUse
-from rag.records import Turn
+from rag.records import Passage, Turn
 from rag.text.language import detect_question_language, is_refusal, refusal_text
 from rag.text.lexical import analyze
 from rag.text.mentions import CITE
@@ -39,6 +39,7 @@ class Sources:
     question: str
     language: str
     evidence: Evidence
+    retrieved: list[Passage] = field(default_factory=list)  # everything retrieval returned (the timeline's)
 
 
 @dataclass

@@ -114,13 +114,12 @@ def describe_time(when: TimeScope) -> str:
 
 def timeline_lines(passages: Sequence[Passage], cited: Collection[str] = ()) -> list[str]:
     """The passages as a compact per-day list, oldest day first; undated ones last; cited articles marked *."""
-    days: dict[str, list[Passage]] = {}
-    for p in passages:
-        days.setdefault(p.date or "undated", []).append(p)
+    from rag.answer.currency import by_day
+
     lines = []
-    for day in sorted(days, key=lambda d: (d == "undated", d)):
-        lines.append(day)
-        for p in days[day]:
+    for day, group in by_day(passages):
+        lines.append(day or "undated")
+        for p in group:
             mark = "*" if p.article_id in cited else "-"
             lines.append(f"  {mark} {p.headline} ({p.outlet or '?'})")
     return lines

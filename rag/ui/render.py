@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
-from rag.records import Answer
+from rag.answer.currency import by_day
+from rag.records import Answer, SourceRef
 
 CSS = """
 .src-card {border:1px solid #d0d7de; border-radius:8px; padding:10px 12px; margin:8px 0; background: #fff;}
@@ -17,6 +19,17 @@ CSS = """
 .src-card mark {background:#fff3a3; padding:0 2px;}
 .src-flag {color:#9a6700; font-size:0.9rem;}
 .cite {font-weight:600; text-decoration:none;}
+.timeline {border:1px solid #d0d7de; border-radius:8px; padding:8px 12px 4px; margin:0 0 8px 0;}
+.tl-axis {position:relative; height:32px; margin:6px 14px 0; border-bottom:2px solid #57606a;}
+.tl-day {position:absolute; bottom:-6px; transform:translateX(-50%); display:flex; flex-direction:column-reverse;
+  align-items:center; gap:2px;}
+.tl-dot {display:block; min-width:10px; height:10px; border-radius:5px; background:#afb8c1; font-size:0.7rem;
+  line-height:10px; text-align:center; text-decoration:none; color:#fff;}
+.tl-dot.cited {background:#0969da; min-width:22px; height:14px; line-height:14px; border-radius:7px;}
+.tl-scale {display:flex; justify-content:space-between; color:#57606a; font-size:0.75rem; margin:8px 0 2px;}
+.tl-days {list-style:none; padding:0; margin:4px 0; font-size:0.85rem;}
+.tl-days li {margin:2px 0;}
+.tl-item.cited {font-weight:600;}
 """
 
 
@@ -47,8 +60,8 @@ def sources_html(answer: Answer | None, article_bodies: dict[str, str] | None = 
     if answer is None:
         return "<div class='src-empty'>Sources of the answer appear here.</div>"
     if not answer.citations:
-        return "<div class='src-empty'>No sources cited.</div>"
-    cards = []
+        return timeline_html(answer) + "<div class='src-empty'>No sources cited.</div>"
+    cards = [timeline_html(answer)]
     for c in answer.citations:
         rel_s, rel_e = c.quote_start - c.passage_start, c.quote_end - c.passage_start
         passage = c.passage
@@ -67,3 +80,56 @@ def sources_html(answer: Answer | None, article_bodies: dict[str, str] | None = 
             f"<div class='src-meta'>{meta}{link}</div><div class='src-text'>{body}</div></div>"
         )
     return "".join(cards)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _day_pct(day: date, first: date, last: date) -> float:
+    span = (last - first).days
+    return 50.0 if span <= 0 else 100.0 * (day - first).days / span
+
+
+def _ref_label(r: SourceRef) -> str:
+    return " · ".join(html.escape(x) for x in (r.headline, r.outlet or "", r.date or "undated") if x)
+
+
+def timeline_html(answer: Answer | None) -> str:
+    """The retrieved articles on a date axis and as a per-day list; cited ones marked and linked to their card.
+
+    Empty when no retrieved article carries a date (an undated archive has no timeline to show).
+    """
+    if answer is None or not any(_day(r.date) for r in answer.retrieved):
+        return ""
+    days = by_day(answer.retrieved)
+    dated = [d for d, _ in days if _day(d)]
+    first, last = _day(dated[0]), _day(dated[-1])
+    assert first is not None and last is not None
+    marks, rows = [], []
+    for day, refs in days:
+        items = []
+        dots = []
+        for r in refs:
+            n = r.cited[0] if r.cited else None
+            label = " ".join(f"[{c}]" for c in r.cited)
+            if n is not None:
+                dots.append(f"<a class='tl-dot cited' href='#src-{n}' title='{_ref_label(r)}'>{n}</a>")
+                items.append(f"<a class='tl-item cited' href='#src-{n}'>{label} {html.escape(r.headline)}</a>")
+            else:
+                dots.append(f"<span class='tl-dot' title='{_ref_label(r)}'></span>")
+                items.append(f"<span class='tl-item'>{html.escape(r.headline)}</span>")
+        when = _day(day)
+        name = when.isoformat() if when else "undated"
+        if when:
+            left = _day_pct(when, first, last)
+            marks.append(f"<div class='tl-day' data-day='{name}' style='left:{left:.1f}%'>{''.join(dots)}</div>")
+        rows.append(f"<li data-day='{name}'><b>{name}</b> " + " · ".join(items) + "</li>")
+    scale = f"<span>{dated[0]}</span><span>{dated[-1]}</span>" if len(dated) > 1 else f"<span>{dated[0]}</span>"
+    return (
+        "<div class='timeline' id='timeline'><div class='tl-axis'>" + "".join(marks) + "</div>"
+        f"<div class='tl-scale'>{scale}</div><ul class='tl-days'>" + "".join(rows) + "</ul></div>"
+    )

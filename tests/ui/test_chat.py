@@ -6,10 +6,6 @@ generator, so answers are fast and deterministic. Screenshots go to artifacts/ui
 
 from __future__ import annotations
 
-import shutil
-import socket
-from pathlib import Path
-
 import pytest
 
 from rag.config import Settings
@@ -17,21 +13,14 @@ from rag.models.fetch import is_fetched
 from rag.ui.app import build_app
 from rag.ui.backend import ChatBackend, safe_name
 from rag.ui.render import CSS
-from tests.conftest import EMBED_CACHE, REPO, SEED, gnad_slice, needs_shared
+from tests.conftest import EMBED_CACHE, SEED, gnad_slice, needs_shared
+from tests.ui.conftest import ARTIFACTS, free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO / "artifacts" / "ui"
 pytestmark = [
     pytest.mark.slow,
     needs_shared,
     pytest.mark.skipif(not is_fetched(Settings(), "embeddinggemma-300m"), reason="run `rag models fetch`"),
 ]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +33,7 @@ def served(tmp_path_factory):
     ingest_paths([SEED, gnad_slice(tmp / "g.csv", 30)], s, backend.encoder)
     backend._open()
     app = build_app(backend)
-    port = _port()
+    port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
     yield f"http://127.0.0.1:{port}/", backend, tmp
     app.close()
@@ -100,69 +89,50 @@ def test_upload_stays_inside_data_dir_and_reports_bad_files(served):
     assert not a.refused and "48 Millionen" in a.answer
 
 
-def test_browser_ask_open_source_upload(served):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+def test_browser_ask_open_source_upload(served, browser_page):
     url, _, tmp = served
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.locator("#question textarea").fill("Wer hat wem Unterstützung zugesagt?")
-        page.locator("#ask").click()
-        cite = page.locator("#chat a.cite").first
-        cite.wait_for(timeout=120_000)
-        strong = page.locator("#chat strong").first  # the short answer, in bold above its sentences
-        assert strong.is_visible() and strong.inner_text().strip(), page.locator("#chat").inner_text()
-        assert cite.inner_text() == "[1]"
-        cite.click()
-        mark = page.locator("#src-1 mark")
-        mark.wait_for(timeout=10_000)
-        assert mark.is_visible() and len(mark.inner_text()) > 20
-        assert "Nordkorea" in page.locator("#src-1").inner_text()
-        page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+    page = browser_page
+    page.goto(url)
+    page.locator("#question textarea").fill("Wer hat wem Unterstützung zugesagt?")
+    page.locator("#ask").click()
+    cite = page.locator("#chat a.cite").first
+    cite.wait_for(timeout=120_000)
+    strong = page.locator("#chat strong").first  # the short answer, in bold above its sentences
+    assert strong.is_visible() and strong.inner_text().strip(), page.locator("#chat").inner_text()
+    assert cite.inner_text() == "[1]"
+    cite.click()
+    mark = page.locator("#src-1 mark")
+    mark.wait_for(timeout=10_000)
+    assert mark.is_visible() and len(mark.inner_text()) > 20
+    assert "Nordkorea" in page.locator("#src-1").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
 
-        # add an article from the browser, then ask about it
-        article = tmp / "seilbahn.txt"
-        article.write_text(
-            "Seilbahn am Arlberg\nDie neue Seilbahn am Arlberg befördert 3200 Personen pro Stunde.\n", encoding="utf-8"
-        )
-        broken = tmp / "broken.jsonl"
-        broken.write_text('{"title": "x", "text": \n', encoding="utf-8")
-        page.locator("#add-articles").click()
-        page.locator("#upload input[type=file]").set_input_files([str(article), str(broken)])
-        page.locator("#ingest").click()
-        status = page.locator("#upload-status")
-        status.get_by_text("articles ingested").wait_for(timeout=120_000)
-        text = status.inner_text()
-        assert "1 articles ingested" in text and "broken.jsonl line 1: not valid JSON" in text, text
-        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+    # add an article from the browser, then ask about it
+    article = tmp / "seilbahn.txt"
+    article.write_text(
+        "Seilbahn am Arlberg\nDie neue Seilbahn am Arlberg befördert 3200 Personen pro Stunde.\n", encoding="utf-8"
+    )
+    broken = tmp / "broken.jsonl"
+    broken.write_text('{"title": "x", "text": \n', encoding="utf-8")
+    page.locator("#add-articles").click()
+    page.locator("#upload input[type=file]").set_input_files([str(article), str(broken)])
+    page.locator("#ingest").click()
+    status = page.locator("#upload-status")
+    status.get_by_text("articles ingested").wait_for(timeout=120_000)
+    text = status.inner_text()
+    assert "1 articles ingested" in text and "broken.jsonl line 1: not valid JSON" in text, text
+    page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
 
-        # a question typed before "New conversation" stays in the box and is asked in the new one
-        page.locator("#question textarea").fill("Wie viele Personen pro Stunde befördert die Seilbahn am Arlberg?")
-        page.locator("#new-conversation").click()
-        page.locator("#chat a.cite").first.wait_for(state="detached", timeout=30_000)  # the old answer is gone
-        assert "Seilbahn" in page.locator("#question textarea").input_value()
-        page.locator("#ask").click()
-        try:
-            page.locator("#chat a.cite").first.wait_for(timeout=120_000)
-        except Exception as e:  # say what the chat showed instead of a bare timeout
-            raise AssertionError(f"no cited answer; chat shows: {page.locator('#chat').inner_text()!r}") from e
-        assert "3200" in page.locator("#chat").inner_text()
-        assert "Arlberg" in page.locator("#src-1").inner_text()
-        page.screenshot(path=str(ARTIFACTS / "upload-answer.png"), full_page=True)
-        browser.close()
+    # a question typed before "New conversation" stays in the box and is asked in the new one
+    page.locator("#question textarea").fill("Wie viele Personen pro Stunde befördert die Seilbahn am Arlberg?")
+    page.locator("#new-conversation").click()
+    page.locator("#chat a.cite").first.wait_for(state="detached", timeout=30_000)  # the old answer is gone
+    assert "Seilbahn" in page.locator("#question textarea").input_value()
+    page.locator("#ask").click()
+    try:
+        page.locator("#chat a.cite").first.wait_for(timeout=120_000)
+    except Exception as e:  # say what the chat showed instead of a bare timeout
+        raise AssertionError(f"no cited answer; chat shows: {page.locator('#chat').inner_text()!r}") from e
+    assert "3200" in page.locator("#chat").inner_text()
+    assert "Arlberg" in page.locator("#src-1").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload-answer.png"), full_page=True)
