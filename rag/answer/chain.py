@@ -176,6 +176,7 @@ class NewsQA:
         else:
             evidence = select_evidence(passages, sentences, ranked, self.evidence_tokens, self.encoding)
         evidence.query_vector = vector
+        evidence.as_of = x["when"].as_of
         req.timings["evidence_s"] = time.perf_counter() - t
         return Sources(x["standalone"], x["language"], evidence, list(passages))
 

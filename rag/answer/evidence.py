@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.spans import candidates, question_type, short_answer, typed_candidate_missing
+from rag.answer.updates import Statement, earlier_sentence, find_revision
 from rag.records import Passage
 from rag.store.base import NewsStore
 from rag.text.language import refusal_text
@@ -185,6 +186,7 @@ class Evidence:
     ranked: list[ScoredSentence]
     text: str
     query_vector: np.ndarray | None = None  # the question as retrieval embedded it (query prompt)
+    as_of: str | None = None  # the day the question is asked from (ISO): later reports are not news yet
 
 
 def _header(n: int, p: Passage) -> str:
@@ -307,6 +309,7 @@ class EvidenceAnswerer:
         self.sure_score_cross = sure_score if sure_score_cross is None else sure_score_cross
         self.max_sentences = max_sentences
         self.margin = margin
+        self.revision_pool = 12  # best-scored sentences searched for an earlier report of the answer's figure
 
     def _same_language(self, evidence: Evidence, language: str) -> bool:
         src = (evidence.passages[evidence.ranked[0].sentence.passage].language or language)[:2]
@@ -325,6 +328,31 @@ class EvidenceAnswerer:
         sure = self.sure_score if self._same_language(evidence, language) else self.sure_score_cross
         return sure is not None and evidence.ranked[0].score >= sure
 
+    def _revised(
+        self, evidence: Evidence, chosen: list[ScoredSentence], floor: float
+    ) -> tuple[list[ScoredSentence], ScoredSentence | None]:
+        """The chosen sentences with the newest report of the best one's figure first, and the earlier report."""
+        pool = [r for r in evidence.ranked[: self.revision_pool] if r.score >= floor - self.margin]
+        if chosen[0] not in pool:
+            return chosen, None
+        statements = [
+            Statement(
+                r.sentence.text,
+                r.sentence.vector,
+                evidence.passages[r.sentence.passage].date,
+                evidence.passages[r.sentence.passage].article_id,
+                evidence.passages[r.sentence.passage].language,
+            )
+            for r in pool
+        ]
+        rev = find_revision(pool.index(chosen[0]), statements, evidence.as_of)
+        if rev.earlier is None:
+            return chosen, None
+        newest, earlier = pool[rev.newest], pool[rev.earlier]
+        # the newest report answers; one more supporting sentence at most, never the earlier report
+        rest = [r for r in chosen if r is not newest and r is not earlier][: max(0, self.max_sentences - 2)]
+        return [newest, *rest], earlier
+
     def answer(self, question: str, evidence: Evidence, language: str) -> EvidenceAnswer:
         ranked = evidence.ranked
         floor = self.threshold(evidence, language)
@@ -332,6 +360,7 @@ class EvidenceAnswerer:
             return EvidenceAnswer(refusal_text(language), None)
         top = ranked[0].score
         chosen = [r for r in ranked[: self.max_sentences] if r.score >= max(floor, top - self.margin)]
+        chosen, earlier = self._revised(evidence, chosen, floor)
         texts = [r.sentence.text.strip() for r in chosen]
         if typed_candidate_missing(question, texts, language):
             return EvidenceAnswer(refusal_text(language), None)
@@ -347,6 +376,11 @@ class EvidenceAnswerer:
             else:
                 end = len(text.rstrip(".!?…"))
                 parts.append(f"{text[:end]} [{n}]{text[end:] or '.'}")
+        if earlier is not None:
+            p = evidence.passages[earlier.sentence.passage]
+            parts.append(
+                earlier_sentence(earlier.sentence.text, p.date or "", earlier.sentence.passage + 1, language) + "."
+            )
         same_language = [
             t
             for r, t in zip(chosen, texts, strict=True)

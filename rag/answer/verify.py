@@ -38,6 +38,7 @@ from rag.text.language import is_refusal, refusal_text
 from rag.text.lexical import analyze
 from rag.text.mentions import CITE, capitalised, contains_name, names, normalize_number, numbers, opening_name
 from rag.text.sentences import sentence_spans
+from rag.text.timeexpr import without_day
 from rag.types import Encoder
 
 _ATTRIBUTION = re.compile(
@@ -273,10 +274,13 @@ class CitationVerifier:
         j, sim = inside[best], float(sims[best])
         window = self._window(claim.text, group, j)
         overlap = _lexical(claim.text, " ".join(s.text for s in window), language, p.language) if same_lang else 0.0
-        why = self._hard_checks(claim.text, n, p, group[j], window, language)
+        # a claim may restate its source's date ("Zuvor, am 13. März 2017: …"): those numbers and the
+        # month's name are the source's, not claims to be found in its sentence
+        own = without_day(claim.text, p.date)
+        why = self._hard_checks(own, n, p, group[j], window, language)
         score = sim + overlap
         if not why and same_lang:
-            why = self._assembled(claim.text, p, group, window, language, n)
+            why = self._assembled(own, p, group, window, language, n)
         if why:
             return _Support(False, why, score, n, group[j], window)
         if sim < self.config.min_similarity and overlap < self.config.min_lexical:

@@ -703,3 +703,30 @@ def strip_time(question: str, scope: TimeScope) -> str:
         text = text[: m.start() if m else start] + " " + text[end:]
     text = _tidy(text)
     return text if len(re.findall(r"\w+", text)) >= 2 else question
+
+
+def without_day(text: str, day: str | None) -> str:
+    """``text`` with the written mentions of the date ``day`` (ISO) left out ("On 13 March 2017: 65" → "On : 65").
+
+    An answer may restate a source's own date ("am 13. März noch 65 [2]"); checks of the numbers and
+    names a claim takes from its source read the claim without it. Relative words ("yesterday") and
+    other dates are kept: only an absolute day equal to ``day`` is removed.
+    """
+    if not day:
+        return text
+    try:
+        when = date.fromisoformat(day[:10])
+    except ValueError:
+        return text
+    spans = [
+        (h.start, h.end) for h in _find(text, when) if not h.relative and h.kind == "day" and h.window == (when, when)
+    ]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + text[end:]
+    return text
+
+
+def is_time_word(word: str) -> bool:
+    """Whether ``word`` alone names a month or a weekday ("März", "Thursday")."""
+    low = word.lower()
+    return low in _MONTHS or low in _WEEKDAYS

@@ -1,10 +1,12 @@
 """Time-aware answers through the real chain (small model, real FAISS): as-of, windows, currency notes."""
 
+import dataclasses
 import json
 import os
 
 import pytest
 
+from rag.answer.updates import Revision, Statement, earlier_sentence, find_revision, format_day
 from rag.ingest.pipeline import ingest_articles
 from rag.pipeline import build_qa
 from rag.store import open_store
@@ -74,3 +76,56 @@ def test_cli_search_timeline_and_json(qa, settings):
     data = json.loads(proc.stdout)
     assert data["time"]["window"] == ["2017-03-13", "2017-03-13"]
     assert {p["article_id"] for p in data["passages"]} <= {"t1", "t3"}
+
+
+def test_revised_figure_answers_newest_and_names_the_earlier_with_its_date(qa):
+    for q, as_of in (
+        ("What was the earthquake death toll?", "2017-03-30"),
+        ("What is the latest death toll?", "2017-03-18"),
+    ):
+        ans = qa.ask(q, as_of=as_of)
+        assert not ans.refused and "113" in (ans.short_answer or ""), ans
+        first, _, rest = ans.answer.partition("Earlier, on 13 March 2017:")
+        assert "113" in first and "65" in rest and "65" not in first, ans.answer
+        # both figures stay cited to their own source, and the verifier lets the restated date pass
+        by_n = {c.n: c for c in ans.citations}
+        assert not ans.unsupported_sentences, ans.unsupported_sentences
+        newer = next(c for c in ans.citations if "113" in c.quote)
+        older = next(c for c in ans.citations if "65" in c.quote)
+        assert (newer.date, older.date) == ("2017-03-16", "2017-03-13") and f"[{older.n}]" in rest
+        assert set(by_n) == {newer.n, older.n}
+
+
+def test_no_revision_before_the_newer_report_or_on_a_dated_day(qa):
+    # as of 14 March the 113 of the 16th is not news yet: the "latest" is 65, with no earlier figure
+    ans = qa.ask("What is the latest earthquake death toll?", as_of="2017-03-14")
+    assert "65" in ans.answer and "113" not in ans.answer and "Earlier" not in ans.answer, ans.answer
+    # a question about one day is answered from that day only
+    ans = qa.ask("What was the earthquake death toll on 13 March 2017?", as_of="2017-03-30")
+    assert "65" in ans.answer and "Earlier" not in ans.answer, ans.answer
+
+
+def test_revision_rules_on_real_vectors(small_embedder):
+    texts = [
+        "Das Erdbeben in Italien forderte 65 Tote.",  # 0: 13 March
+        "Das Erdbeben in Italien forderte 113 Tote.",  # 1: 16 March
+        "Das Erdbeben in Italien forderte 90 Tote.",  # 2: 15 March
+        "Das Erdbeben in Chile forderte 12 Tote.",  # 3: another place, the same words otherwise
+        "Die Regierung versprach 65 Millionen Euro Hilfe.",  # 4: another thing
+    ]
+    vecs = small_embedder.encode_documents(texts)
+    days = ["2017-03-13", "2017-03-16", "2017-03-15", "2017-03-17", "2017-03-12"]
+    st = [Statement(t, v, d, f"a{i}", "de") for i, (t, v, d) in enumerate(zip(texts, vecs, days, strict=True))]
+    # the newest report answers; the earlier one named is the one it revises (the 15th), not the oldest
+    assert find_revision(0, st, "2017-03-30") == Revision(newest=1, earlier=2)
+    # as of the 15th, the 16th is not news yet
+    assert find_revision(0, st, "2017-03-15") == Revision(newest=2, earlier=0)
+    # another place, another thing, or the same article are no revision
+    assert find_revision(3, st, "2017-03-30") == Revision(3, None)
+    assert find_revision(4, st, "2017-03-30") == Revision(4, None)
+    same_article = [dataclasses.replace(s, article_id="one") for s in st[:2]]
+    assert find_revision(0, same_article, "2017-03-30") == Revision(0, None)
+    assert earlier_sentence("Das Erdbeben forderte 65 Tote.", "2017-03-13", 2, "de") == (
+        "Zuvor, am 13. März 2017: „Das Erdbeben forderte 65 Tote“ [2]"
+    )
+    assert format_day("2017-03-13", "en") == "13 March 2017" and format_day("2017-03-13", "fr") == "2017-03-13"
