@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(
         3.0, gt=0, description="For 'latest'-questions a source this many days older than the newest counts half."
     )
+    strip_time_words: bool = Field(
+        True, description="Leave relative time words ('yesterday', 'latest') out of the text that is searched."
+    )
 
     max_article_bytes: int = Field(2_000_000, ge=1_000, description="Longer articles are skipped.")
 

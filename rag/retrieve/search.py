@@ -59,6 +59,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         rerank_top=settings.rerank_top,
         date_tolerance_days=settings.date_tolerance_days,
         recency_half_life_days=settings.recency_half_life_days,
+        strip_time_words=settings.strip_time_words,
     )
 
 
