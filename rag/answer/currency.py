@@ -75,8 +75,7 @@ def currency_note(scope: TimeScope, span: tuple[str, str] | None, cited: int, la
 def retrieved_refs(passages: Sequence[Passage], citations: Sequence[Citation]) -> list[SourceRef]:
     """One entry per retrieved article (in retrieval order), with the answer's numbers that cite it.
 
-    A cited article that was not among the retrieved passages (it cannot be, but a generator may
-    renumber) is added at the end, so every [n] has its place on the timeline.
+    Citations point into the evidence, which is drawn from the retrieved passages: every [n] is here.
     """
     cited: dict[str, list[int]] = {}
     for c in citations:
@@ -87,9 +86,6 @@ def retrieved_refs(passages: Sequence[Passage], citations: Sequence[Citation]) -
             refs[p.article_id] = SourceRef(
                 p.article_id, p.headline, p.outlet, p.date, tuple(cited.get(p.article_id, ()))
             )
-    for c in citations:
-        if c.article_id not in refs:
-            refs[c.article_id] = SourceRef(c.article_id, c.headline, c.outlet, c.date, tuple(cited[c.article_id]))
     return list(refs.values())
 
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
 from rag.text.lexical import analyze
 from rag.text.mentions import capitalised, numbers
-from rag.text.timeexpr import is_time_word, without_day
+from rag.text.timeexpr import is_time_word, iso_day, without_day
 
 _MONTHS = {
     "de": [
@@ -90,15 +89,6 @@ def _names(s: Statement) -> set[str]:
     return {w.lower() for w in capitalised(s.text, s.language) if not is_time_word(w)}
 
 
-def _same_thing(a: Statement, b: Statement, min_similarity: float, min_shared: float) -> bool:
-    if a.article_id == b.article_id or float(a.vector @ b.vector) < min_similarity:
-        return False
-    wa, wb = _words(a), _words(b)
-    if not (wa and wb) or len(wa & wb) / len(wa | wb) < min_shared:
-        return False
-    return _names(a) == _names(b)  # "5 dead in Paris" is no revision of "12 dead in Lyon"
-
-
 def find_revision(
     chosen: int,
     statements: Sequence[Statement],
@@ -119,6 +109,16 @@ def find_revision(
     figures = _figures(base)
     if not base.date or not figures or (as_of and base.date > as_of):
         return Revision(chosen, None)
+    words, names = _words(base), _names(base)  # the base's, read once for all candidates
+
+    def same_thing(s: Statement) -> bool:
+        if s.article_id == base.article_id or float(base.vector @ s.vector) < min_similarity:
+            return False
+        theirs = _words(s)
+        if not (words and theirs) or len(words & theirs) / len(words | theirs) < min_shared:
+            return False
+        return _names(s) == names  # "5 dead in Paris" is no revision of "12 dead in Lyon"
+
     group = [chosen] + [
         i
         for i, s in enumerate(statements)
@@ -126,9 +126,9 @@ def find_revision(
         and s.date
         and (not as_of or s.date <= as_of)
         and s.date != base.date
-        and _figures(s)
-        and _figures(s) != figures
-        and _same_thing(base, s, min_similarity, min_shared)
+        and (theirs := _figures(s))
+        and theirs != figures
+        and same_thing(s)
     ]
     if len(group) == 1:
         return Revision(chosen, None)
@@ -141,9 +141,8 @@ def find_revision(
 
 def format_day(day: str, language: str) -> str:
     """``2017-03-13`` as a reader of ``language`` writes it (German and English; ISO otherwise)."""
-    try:
-        d = date.fromisoformat(day[:10])
-    except ValueError:
+    d = iso_day(day)
+    if d is None:
         return day
     lang = language[:2]
     if lang == "de":

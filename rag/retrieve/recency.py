@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from rag.records import Passage, SearchFilters, TimeScope
+from rag.text.timeexpr import iso_day
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -51,7 +52,7 @@ def time_filters(
 
 
 def _age_days(p: Passage, newest: date) -> int | None:
-    day = _parse(p.date)
+    day = iso_day(p.date)
     return None if day is None else (newest - day).days
 
 
@@ -63,7 +64,7 @@ def order_by_time(passages: Sequence[Passage], scope: TimeScope | None, half_lif
     if scope is None or not scope.bound:
         return list(passages)
     as_of = date.fromisoformat(scope.as_of)
-    dates = [d for p in passages if (d := _parse(p.date)) is not None and d <= as_of]
+    dates = [d for p in passages if (d := iso_day(p.date)) is not None and d <= as_of]
     newest = max(dates) if dates else as_of
 
     def key(p: Passage) -> tuple[int, float]:
@@ -78,14 +79,7 @@ def order_by_time(passages: Sequence[Passage], scope: TimeScope | None, half_lif
     return sorted(passages, key=key)
 
 
-def _parse(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
-
-
 def date_span(dates: Sequence[str | None]) -> tuple[str, str] | None:
     """Oldest and newest of the ISO dates given (None when none is a date)."""
-    known = sorted(d.isoformat() for x in dates if (d := _parse(x)) is not None)
+    known = sorted(d.isoformat() for x in dates if (d := iso_day(x)) is not None)
     return (known[0], known[-1]) if known else None

@@ -705,6 +705,14 @@ def strip_time(question: str, scope: TimeScope) -> str:
     return text if len(re.findall(r"\w+", text)) >= 2 else question
 
 
+def iso_day(value: str | None) -> date | None:
+    """``value`` as a date when it is an ISO date (YYYY-MM-DD), else None (an undated article)."""
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
 def without_day(text: str, day: str | None) -> str:
     """``text`` with the written mentions of the date ``day`` (ISO) left out ("On 13 March 2017: 65" → "On : 65").
 
@@ -712,11 +720,8 @@ def without_day(text: str, day: str | None) -> str:
     names a claim takes from its source read the claim without it. Relative words ("yesterday") and
     other dates are kept: only an absolute day equal to ``day`` is removed.
     """
-    if not day:
-        return text
-    try:
-        when = date.fromisoformat(day[:10])
-    except ValueError:
+    when = iso_day(day)
+    if when is None:
         return text
     spans = [
         (h.start, h.end) for h in _find(text, when) if not h.relative and h.kind == "day" and h.window == (when, when)

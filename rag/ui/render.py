@@ -11,6 +11,7 @@ from datetime import date
 
 from rag.answer.currency import by_day
 from rag.records import Answer, SourceRef
+from rag.text.timeexpr import iso_day
 
 CSS = """
 .src-card {border:1px solid #d0d7de; border-radius:8px; padding:10px 12px; margin:8px 0; background: #fff;}
@@ -82,13 +83,6 @@ def sources_html(answer: Answer | None, article_bodies: dict[str, str] | None = 
     return "".join(cards)
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def _day_pct(day: date, first: date, last: date) -> float:
     span = (last - first).days
     return 50.0 if span <= 0 else 100.0 * (day - first).days / span
@@ -103,14 +97,15 @@ def timeline_html(answer: Answer | None) -> str:
 
     Empty when no retrieved article carries a date (an undated archive has no timeline to show).
     """
-    if answer is None or not any(_day(r.date) for r in answer.retrieved):
+    if answer is None:
         return ""
-    days = by_day(answer.retrieved)
-    dated = [d for d, _ in days if _day(d)]
-    first, last = _day(dated[0]), _day(dated[-1])
-    assert first is not None and last is not None
+    days = [(iso_day(d), refs) for d, refs in by_day(answer.retrieved)]
+    dated = [when for when, _ in days if when is not None]
+    if not dated:
+        return ""
+    first, last = dated[0], dated[-1]
     marks, rows = [], []
-    for day, refs in days:
+    for when, refs in days:
         items = []
         dots = []
         for r in refs:
@@ -122,13 +117,13 @@ def timeline_html(answer: Answer | None) -> str:
             else:
                 dots.append(f"<span class='tl-dot' title='{_ref_label(r)}'></span>")
                 items.append(f"<span class='tl-item'>{html.escape(r.headline)}</span>")
-        when = _day(day)
         name = when.isoformat() if when else "undated"
         if when:
             left = _day_pct(when, first, last)
             marks.append(f"<div class='tl-day' data-day='{name}' style='left:{left:.1f}%'>{''.join(dots)}</div>")
         rows.append(f"<li data-day='{name}'><b>{name}</b> " + " · ".join(items) + "</li>")
-    scale = f"<span>{dated[0]}</span><span>{dated[-1]}</span>" if len(dated) > 1 else f"<span>{dated[0]}</span>"
+    ends = [first] if len(dated) == 1 else [first, last]
+    scale = "".join(f"<span>{d.isoformat()}</span>" for d in ends)
     return (
         "<div class='timeline' id='timeline'><div class='tl-axis'>" + "".join(marks) + "</div>"
         f"<div class='tl-scale'>{scale}</div><ul class='tl-days'>" + "".join(rows) + "</ul></div>"
