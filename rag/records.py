@@ -100,11 +100,14 @@ class StoredSentence:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What identifies the vectors in an index: the model, its weights and their dimension."""
+    """What identifies the vectors in an index: the model, its weights, their dimension, and whether
+    the backend computes them exactly ("exact": torch bf16/fp32, ONNX fp32) or approximately
+    ("int8": the quantised ONNX copy), which must not be mixed with exact ones."""
 
     name: str
     weights_hash: str
     dim: int
+    vectors: str = "exact"
 
 
 @dataclass(frozen=True)

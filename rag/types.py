@@ -24,6 +24,8 @@ class Encoder(Protocol):
     dim: int
     max_seq_length: int
     weights_hash: str
+    vectors: str
+    """"exact" or "int8": see :class:`rag.records.ModelInfo`."""
     group_size: int
     """How many texts a caller should hand to one :meth:`encode_documents` call: a local model
     wants groups of similar length, a remote pool that loads the model per call wants them all."""

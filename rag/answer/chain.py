@@ -45,7 +45,9 @@ from rag.errors import NewsragError
 from rag.records import Answer, SearchFilters, TimeScope, Turn
 from rag.retrieve.search import HybridSearch
 from rag.text.language import detect_question_language, refusal_text
-from rag.text.timeexpr import parse_as_of, parse_time
+from rag.text.timeexpr import iso_day, parse_as_of, parse_time
+
+_UNREAD = object()  # the index's newest date, before it is first read
 
 __all__ = ["MAX_QUESTION_CHARS", "AskRequest", "NewsQA", "Turn"]
 
@@ -120,6 +122,7 @@ class NewsQA:
         self.evidence_tokens = evidence_tokens
         self.encoding = encoding
         self.as_of = as_of
+        self._newest: str | object | None = _UNREAD
         self.prepare: Runnable[AskRequest, dict[str, Any]] = self._prepare_chain()
         self.chain: Runnable[AskRequest, Answer] = (
             self.prepare
@@ -149,7 +152,7 @@ class NewsQA:
 
         def scope(x: dict[str, Any]) -> TimeScope:
             req: AskRequest = x["req"]
-            return parse_time(x["standalone"], parse_as_of(req.as_of or self.as_of))
+            return parse_time(x["standalone"], parse_as_of(req.as_of or self.as_of), iso_day(self._index_newest()))
 
         return (
             RunnableLambda(start)
@@ -182,9 +185,9 @@ class NewsQA:
 
     def _index_newest(self) -> str | None:
         """The date of the index's newest article (read once)."""
-        if not hasattr(self, "_newest"):
-            self._newest: str | None = self.search.index.stats().get("date_max")
-        return self._newest
+        if self._newest is _UNREAD:
+            self._newest = self.search.index.stats().get("date_max")
+        return self._newest if isinstance(self._newest, str) else None
 
     def _time_notes(
         self, x: dict[str, Any], refused: bool, cites: list[Any]

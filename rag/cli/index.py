@@ -124,7 +124,7 @@ def delete(
     if m is None:
         raise NewsragError(f"no index at {settings.index_path}")
     # Deleting needs no model: the index's own model identity is carried over unchanged.
-    info = ModelInfo(m.embed_model, m.embed_weights_hash, m.dim)
+    info = ModelInfo(m.embed_model, m.embed_weights_hash, m.dim, m.embed_vectors)
     chunk_settings = settings.with_(
         chunk_tokens=m.chunker.get("max_tokens"),
         chunk_overlap=m.chunker.get("overlap_tokens"),

@@ -73,13 +73,14 @@ def search(
     """
     from rag.pipeline import build_search, load_encoder, open_index
     from rag.retrieve.collapse import sentence_window
-    from rag.text.timeexpr import parse_as_of, parse_time
+    from rag.text.timeexpr import iso_day, parse_as_of, parse_time
 
     settings = settings_for(index, retrieval_mode=mode, retrieval_k=k, as_of=as_of)
     filters = make_filters(since, until, source, language)
-    when = parse_time(question, parse_as_of(settings.as_of))
+    as_of_day = parse_as_of(settings.as_of)
     encoder = load_encoder(settings)
     with open_index(settings, encoder) as idx:
+        when = parse_time(question, as_of_day, iso_day(idx.stats().get("date_max")))
         result = build_search(settings, idx, encoder).search(question, k=k, filters=filters, when=when)
         passages = result.passages
         if window:

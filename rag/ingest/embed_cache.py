@@ -15,7 +15,7 @@ import numpy as np
 
 
 class EmbeddingCache:
-    def __init__(self, path: Path, model: str, weights_hash: str, dim: int) -> None:
+    def __init__(self, path: Path, model: str, weights_hash: str, dim: int, vectors: str = "exact") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=60)
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -23,7 +23,8 @@ class EmbeddingCache:
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
             "vector BLOB NOT NULL, PRIMARY KEY (model, text_hash))"
         )
-        self.key = f"{model}@{weights_hash[:16]}/{dim}"
+        # exact vectors (torch, ONNX fp32) share one key; int8 ones are kept apart
+        self.key = f"{model}@{weights_hash[:16]}/{dim}" + ("" if vectors == "exact" else f"/{vectors}")
         self.dim = dim
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:

@@ -78,7 +78,7 @@ class IngestReport:
 
 
 def model_info(encoder: Encoder) -> ModelInfo:
-    return ModelInfo(name=encoder.model_id, weights_hash=encoder.weights_hash, dim=encoder.dim)
+    return ModelInfo(name=encoder.model_id, weights_hash=encoder.weights_hash, dim=encoder.dim, vectors=encoder.vectors)
 
 
 def make_chunker(settings: Settings, encoder: Encoder) -> Chunker:
@@ -212,7 +212,8 @@ class _Run:
         cache = None
         if self.settings.embed_cache is not None:
             enc = self.encoder
-            cache = EmbeddingCache(self.settings.embed_cache.expanduser(), enc.model_id, enc.weights_hash, enc.dim)
+            path = self.settings.embed_cache.expanduser()
+            cache = EmbeddingCache(path, enc.model_id, enc.weights_hash, enc.dim, enc.vectors)
             cached = cache.get_many(need)
             vectors.update(cached)
             for h in cached:

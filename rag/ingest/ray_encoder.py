@@ -151,6 +151,7 @@ class RayEncoder:
         self.dim = local.dim
         self.max_seq_length = local.max_seq_length
         self.weights_hash = local.weights_hash
+        self.vectors = local.vectors
         # Texts per dataset row (= per worker call), the same grouping as ingest's local path, so each
         # model.encode call sees the same texts (same padding) and the vectors match the local ones.
         self.row_size = max(1, settings.embed_batch_size) * 4

@@ -30,10 +30,10 @@ def make_chat_model(settings: Settings, generator: str) -> BaseChatModel:
         return ChatOpenAI(
             base_url=settings.endpoint_url,
             model=settings.endpoint_model,
-            api_key=settings.endpoint_key or "none",  # type: ignore[arg-type]
+            api_key=settings.endpoint_key or "none",  # type: ignore[arg-type,unused-ignore]
             temperature=0.0,
             max_tokens=settings.max_answer_tokens,
-            timeout=120,  # type: ignore[call-arg]
+            timeout=120,  # type: ignore[call-arg,unused-ignore]
             max_retries=1,
             extra_body=settings.endpoint_extra_body or None,
         )

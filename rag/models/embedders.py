@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -22,6 +22,9 @@ from rag.config import Settings
 from rag.errors import ModelMissingError
 from rag.models.fetch import DONE_MARKER, sha256_file
 from rag.types import ProgressCallback
+
+if TYPE_CHECKING:
+    from rag.models.onnx import OnnxPrecision
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ class SentenceEmbedder(Embeddings):
         batch_size: int = 16,
         threads: int = 0,
         backend: str = "torch",
+        onnx_folder: Path | None = None,
     ) -> None:
+        """:param onnx_folder: where `rag models export-onnx` put this model's ONNX copies (onnx backends)."""
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -133,21 +138,11 @@ class SentenceEmbedder(Embeddings):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        kwargs: dict[str, Any] = {}
-        weights_path = path
-        if backend == "torch":
-            if dtype == "bfloat16":
-                kwargs["model_kwargs"] = {"dtype": torch.bfloat16}
-        elif backend in ("onnx", "onnx-int8"):
-            # An ONNX export of the same weights (`rag models export-onnx`), run by onnxruntime.
-            onnx_dir = path.parent / f"{path.name}-onnx"
-            file_name = "onnx/model.onnx" if backend == "onnx" else "onnx/model_qint8_avx512_vnni.onnx"
-            if not (onnx_dir / file_name).is_file():
-                raise ModelMissingError(f"no ONNX export at {onnx_dir / file_name}: run `rag models export-onnx`")
-            kwargs = {"backend": "onnx", "model_kwargs": {"file_name": file_name}}
-            path = onnx_dir
-        else:
+        if backend not in ("torch", "onnx", "onnx-int8"):
             raise ModelMissingError(f"unknown encoder backend {backend!r}: use torch, onnx or onnx-int8")
+        self.weights_hash = _folder_hash(path)
+        # fp32 ONNX computes the torch vectors; int8 ones differ a little and are kept apart
+        self.vectors = "int8" if backend == "onnx-int8" else "exact"
         self.spec = spec
         self.path = path
         self.batch_size = batch_size
@@ -156,15 +151,23 @@ class SentenceEmbedder(Embeddings):
         self.group_size = max(1, batch_size) * 16
         self.dtype = dtype if backend == "torch" else backend
         self.backend = backend
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True, **kwargs)
+        self.model: Any
+        if backend == "torch":
+            kwargs: dict[str, Any] = {"model_kwargs": {"dtype": torch.bfloat16}} if dtype == "bfloat16" else {}
+            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True, **kwargs)
+        else:
+            from rag.models.onnx import OnnxSentenceModel
+
+            precision: OnnxPrecision = "int8" if backend == "onnx-int8" else "fp32"
+            if onnx_folder is None:
+                raise ModelMissingError(f"backend {backend!r} needs the folder of the ONNX export")
+            self.model = OnnxSentenceModel(onnx_folder, self.weights_hash, precision, threads)
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         dim = getter()
         if dim is None:
             raise ModelMissingError(f"{path}: model does not report an embedding dimension")
         self.dim: int = int(dim)
         self.max_seq_length: int = int(self.model.max_seq_length or 512)
-        # fp32 ONNX computes the same vectors as torch; int8 does not, so it gets its own identity
-        self.weights_hash = _folder_hash(weights_path) + ("+int8" if backend == "onnx-int8" else "")
 
     @property
     def model_id(self) -> str:
@@ -244,23 +247,19 @@ def load_embedder(settings: Settings) -> SentenceEmbedder:
         batch_size=settings.embed_batch_size,
         threads=settings.threads,
         backend=settings.embed_backend,
+        onnx_folder=onnx_folder(settings, spec),
     )
 
 
-def export_onnx(settings: Settings, log: Callable[[str], None] = print) -> Path:
-    """Export the configured model to ONNX (fp32) and a dynamically quantised int8 copy, beside the model.
+def onnx_folder(settings: Settings, spec: ModelSpec) -> Path:
+    """Where the ONNX copies of a model live: beside the fetched models, named after the model."""
+    return settings.models_path / f"{Path(spec.name).name}-onnx"
 
-    Needs sentence-transformers' ONNX extra (optimum-onnx, onnxruntime), which at the time of
-    writing pins transformers 4.x: run it in a separate environment (see README, Encoder backends).
-    """
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+def export_onnx(settings: Settings, log: Callable[[str], None] = print) -> Path:
+    """Export the configured model to ONNX fp32 and int8, beside the model (see :mod:`rag.models.onnx`)."""
+    from rag.models.onnx import export
 
     spec = resolve_spec(settings.embed_model)
     src = spec.locate(settings)
-    target = src.parent / f"{src.name}-onnx"
-    model = SentenceTransformer(str(src), backend="onnx", device="cpu", model_kwargs={"export": True})
-    model.save_pretrained(str(target))
-    log(f"fp32 ONNX written to {target}")
-    export_dynamic_quantized_onnx_model(model, "avx512_vnni", str(target))
-    log(f"int8 ONNX written to {target}")
-    return target
+    return export(src, onnx_folder(settings, spec), _folder_hash(src), log)

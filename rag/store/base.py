@@ -40,6 +40,7 @@ class Manifest:
     created_at: str = ""
     updated_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    embed_vectors: str = "exact"  # ModelInfo.vectors of the backend that built it (older manifests: exact)
 
     @classmethod
     def from_json(cls, raw: str, where: Path | str) -> Manifest:
@@ -78,6 +79,11 @@ def check_compatible(
         raise IndexMismatchError(
             f"{where} was built with other weights of {model.name!r} (sha256 {manifest.embed_weights_hash[:12]}…, "
             f"now {model.weights_hash[:12]}…): rebuild the index or restore those weights"
+        )
+    if manifest.embed_vectors != model.vectors:
+        raise IndexMismatchError(
+            f"{where} holds {manifest.embed_vectors} vectors of {model.name!r}, the configured backend computes "
+            f"{model.vectors} ones: set NEWSRAG_EMBED_BACKEND to match or rebuild the index"
         )
     if chunker is not None and manifest.chunker != chunker:
         raise IndexMismatchError(

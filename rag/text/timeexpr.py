@@ -17,7 +17,10 @@ query (they match no article text). Everything here is a rule over the question'
   corpus. Several windows in one question are intersected; when they do not overlap ("gestern und
   vorgestern") their hull is used. A weekday next to another window is that weekday inside it
   ("letzte Woche am Dienstag"; "am Montag, dem 6. März" is just the 6th).
-* **Inference**: a date or month without a year is the most recent one not after ``as_of``; such a
+* **Inference**: a date or month without a year is the most recent one not after ``as_of``, or, over
+  an archive whose newest article is older (``newest``), not after that day: "am 15. März" asked in
+  2026 of a 2017 archive means 15 March 2017, the latest one the archive can report on, while
+  "gestern" stays anchored to ``as_of`` (the answer then says the archive is too old). Such a
   window, and every window with a bound taken from ``as_of``, is ``relative``. Windows computed from
   ``as_of`` end at ``as_of`` at the latest; windows written with a year are kept as written.
 
@@ -497,14 +500,19 @@ _PREP = re.compile(
 )
 
 
-def _find(question: str, as_of: date) -> list[_Hit]:
+_YEAR_INFERRED: frozenset[_Handler] = frozenset({_day, _month})
+"""The rules whose missing year is inferred (from ``year_ref``); every other one reads ``as_of``."""
+
+
+def _find(question: str, as_of: date, year_ref: date | None = None) -> list[_Hit]:
     """Every rule's matches, in rule order, that do not overlap words an earlier match took."""
     hits: list[_Hit] = []
     for pattern, handle in _RULES:
         for m in pattern.finditer(question):
             if any(m.start() < h.end and h.start < m.end() for h in hits):
                 continue
-            if (hit := handle(m, as_of)) is not None:
+            ref = year_ref if year_ref is not None and handle in _YEAR_INFERRED else as_of
+            if (hit := handle(m, ref)) is not None:
                 hits.append(hit)
     return sorted(hits, key=lambda h: h.start)
 
@@ -664,13 +672,17 @@ def parse_as_of(value: str | date | None, today: date | None = None) -> date:
     raise TimeExpressionError(f"as-of date {value!r} is not a date: expected YYYY-MM-DD")
 
 
-def parse_time(question: str, as_of: date) -> TimeScope:
+def parse_time(question: str, as_of: date, newest: date | None = None) -> TimeScope:
     """The time ``question`` asks about, read against ``as_of``; words that are no time are ignored.
+
+    :param newest: the date of the index's newest article, when known: a date or month written without
+        a year is then the most recent one not after the earlier of ``as_of`` and ``newest``.
 
     Raises TimeExpressionError for a date that cannot exist ("31. Februar 2017") or a range that ends
     before it starts ("vom 10. bis 3. März 2017").
     """
-    hits = _pair_ranges(question, _find(question, as_of))
+    year_ref = newest if newest is not None and newest < as_of else None
+    hits = _pair_ranges(question, _find(question, as_of, year_ref))
     hits = [_with_preposition(question, _open_ended(question, h, as_of)) for h in hits]
     return _scope(question, as_of, hits)
 

@@ -143,6 +143,9 @@ def test_model_mismatch_is_a_clear_error(store_settings, small_embedder, tmp_pat
         open_store(settings, other)
     with pytest.raises(IndexMismatchError, match="other weights"):
         open_store(settings, ModelInfo("all-minilm-l6-v2", "deadbeef", 384))
+    exact = model_info(small_embedder)
+    with pytest.raises(IndexMismatchError, match=r"holds exact vectors.*computes int8"):
+        open_store(settings, ModelInfo(exact.name, exact.weights_hash, exact.dim, "int8"))
     with pytest.raises(IndexMismatchError, match="chunked with"):
         ingest_paths([story], settings.with_(chunk_tokens=300), small_embedder)
 

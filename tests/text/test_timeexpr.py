@@ -307,3 +307,30 @@ def test_strip_time_removes_prepositions_left_dangling_by_narrow_spans():
     question = "Was geschah am Montag?"
     start = question.index("Montag")
     assert strip_time(question, TimeScope(as_of="2017-03-22", spans=((start, start + 6),))) == "Was geschah?"
+
+
+ARCHIVE_END = date(2017, 6, 30)  # the newest article of an archive asked from 2026
+TODAY = date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("question", "window"),
+    [
+        ("Was geschah am 15. März?", ("2017-03-15", "2017-03-15")),
+        ("What happened on 15 March?", ("2017-03-15", "2017-03-15")),
+        ("What happened on December 24?", ("2016-12-24", "2016-12-24")),  # after the archive's end: a year back
+        ("Was meldete die Polizei im Februar?", ("2017-02-01", "2017-02-28")),
+        ("Was geschah Ende Juni?", ("2017-06-21", "2017-06-30")),
+        ("Was geschah vom 1. bis 5. März?", ("2017-03-01", "2017-03-05")),
+        ("Was geschah am 15. März 2015?", ("2015-03-15", "2015-03-15")),  # a written year stays
+    ],
+)
+def test_a_date_without_a_year_is_read_within_an_older_archive(question, window):
+    assert parse_time(question, TODAY, newest=ARCHIVE_END).window == window
+
+
+def test_relative_words_stay_anchored_to_as_of_over_an_older_archive():
+    assert parse_time("Was geschah gestern?", TODAY, newest=ARCHIVE_END).window == ("2026-12-02", "2026-12-02")
+    assert parse_time("What happened last week?", TODAY, newest=ARCHIVE_END).window == ("2026-11-23", "2026-11-29")
+    # an archive newer than as-of changes nothing
+    assert parse_time("Was geschah am 15. März?", WED, newest=TODAY).window == ("2017-03-15", "2017-03-15")

@@ -14,14 +14,18 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from rag.text.lexical import analyze_query
+from rag.text.lexical import ANALYZER_VERSION, analyze_query
 
 
 class LexicalIndex:
     """A bm25s index whose document i is the chunk ``chunk_ids[i]``."""
 
-    def __init__(self, bm25: bm25s.BM25, chunk_ids: np.ndarray, languages: Sequence[str]) -> None:
+    def __init__(
+        self, bm25: bm25s.BM25, chunk_ids: np.ndarray, languages: Sequence[str], analyzer: str = ANALYZER_VERSION
+    ) -> None:
+        """:param analyzer: the analysis the stored terms were made with; queries are analysed alike."""
         self.bm25 = bm25
+        self.analyzer = analyzer
         self.chunk_ids = chunk_ids
         self.languages = list(languages)
         self._pos = {int(c): i for i, c in enumerate(chunk_ids)}
@@ -47,11 +51,11 @@ class LexicalIndex:
         (folder / "languages.json").write_text(json.dumps(self.languages))
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
+    def load(cls, folder: Path, analyzer: str = ANALYZER_VERSION) -> LexicalIndex:
         ids = np.load(folder / "chunk_ids.npy")
         languages = json.loads((folder / "languages.json").read_text())
         bm25 = bm25s.BM25.load(str(folder), mmap=False, show_progress=False) if len(ids) else bm25s.BM25()
-        return cls(bm25, ids, languages)
+        return cls(bm25, ids, languages, analyzer)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -61,7 +65,7 @@ class LexicalIndex:
         n = len(self.chunk_ids)
         if n == 0 or k <= 0:
             return []
-        terms = analyze_query(query, self.languages)
+        terms = analyze_query(query, self.languages, self.analyzer)
         if not terms:
             return []
         mask = None

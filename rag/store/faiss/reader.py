@@ -26,6 +26,7 @@ from rag.store.faiss.layout import (
     current_generation,
     unpack_vector,
 )
+from rag.text.lexical import UNSPLIT_ANALYZER
 
 
 class NewsIndex:
@@ -47,7 +48,7 @@ class NewsIndex:
             folder = self.gen / LEXICAL
             if not (folder / "chunk_ids.npy").is_file():
                 raise IndexCorruptError(f"{self.gen}: BM25 index missing; re-run `rag ingest` to rebuild")
-            self._lexical = LexicalIndex.load(folder)
+            self._lexical = LexicalIndex.load(folder, self.manifest.extra.get("analyzer", UNSPLIT_ANALYZER))
             if len(self._lexical) != self.manifest.chunks:
                 raise IndexCorruptError(
                     f"{self.gen}: BM25 has {len(self._lexical)} chunks, manifest {self.manifest.chunks}"

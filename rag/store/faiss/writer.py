@@ -41,7 +41,7 @@ from rag.store.faiss.layout import (
     unpack_vector,
     write_durable,
 )
-from rag.text.lexical import ANALYZER_VERSION, analyze
+from rag.text.lexical import ANALYZER_VERSION, UNSPLIT_ANALYZER, index_terms
 
 
 class IndexWriter:
@@ -59,6 +59,7 @@ class IndexWriter:
         self.vectors: faiss.Index | None = None
         self.manifest: Manifest | None = None
         self.committed = False
+        self._old_analyzer = ANALYZER_VERSION  # the live generation's, read at begin
 
     # lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> IndexWriter:
@@ -101,6 +102,7 @@ class IndexWriter:
             old = Manifest.load(live / MANIFEST)
             check_compatible(old, self.model, self.path, self.chunker)
             gen_no = old.generation + 1
+            self._old_analyzer = old.extra.get("analyzer", UNSPLIT_ANALYZER)
         else:
             old = None
             gen_no = 1
@@ -122,6 +124,7 @@ class IndexWriter:
             format_version=FORMAT_VERSION,
             embed_model=self.model.name,
             embed_weights_hash=self.model.weights_hash,
+            embed_vectors=self.model.vectors,
             dim=self.model.dim,
             chunker=self.chunker,
             generation=gen_no,
@@ -174,7 +177,7 @@ class IndexWriter:
             for h, cid in self._db.execute(
                 f"SELECT text_hash, MIN(id) FROM chunks WHERE text_hash IN ({marks}) GROUP BY text_hash", part
             ):
-                out[h] = np.asarray(self._vec.reconstruct(int(cid)), dtype=np.float32)  # type: ignore[arg-type]
+                out[h] = np.asarray(self._vec.reconstruct(int(cid)), dtype=np.float32)  # type: ignore[arg-type,unused-ignore]
             rest = [h for h in part if h not in out]
             if rest:
                 marks = ",".join("?" * len(rest))
@@ -191,7 +194,7 @@ class IndexWriter:
         for aid in ids:
             cids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (aid,))]
             if cids:
-                self._vec.remove_ids(np.asarray(cids, dtype=np.int64))  # type: ignore[arg-type]
+                self._vec.remove_ids(np.asarray(cids, dtype=np.int64))  # type: ignore[arg-type,unused-ignore]
             self._db.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
             n_art += self._db.execute("DELETE FROM articles WHERE id = ?", (aid,)).rowcount
             n_chunks += len(cids)
@@ -256,7 +259,7 @@ class IndexWriter:
         )
         ids: list[int] = []
         for c in chunks:
-            terms = " ".join(analyze(f"{article.headline}\n{c.text}", article.language))
+            terms = " ".join(index_terms(f"{article.headline}\n{c.text}", article.language))
             cur = self._db.execute(
                 'INSERT INTO chunks (article_id, seq, start, "end", text, n_tokens, text_hash, terms)'
                 " VALUES (?,?,?,?,?,?,?,?)",
@@ -274,6 +277,16 @@ class IndexWriter:
                 ],
             )
 
+    def _reanalyze(self) -> None:
+        """Re-make every chunk's stored terms with today's analysis (an index from an older newsrag)."""
+        rows = self._db.execute(
+            "SELECT c.id, a.headline, c.text, a.language FROM chunks c JOIN articles a ON a.id = c.article_id"
+        ).fetchall()
+        self._db.executemany(
+            "UPDATE chunks SET terms = ? WHERE id = ?",
+            [(" ".join(index_terms(f"{h}\n{t}", lang)), cid) for cid, h, t, lang in rows],
+        )
+
     # publish ----------------------------------------------------------------------------------------
     def commit(self) -> Manifest:
         """Write every file of the new generation, fsync, then switch CURRENT to it by rename."""
@@ -287,6 +300,8 @@ class IndexWriter:
             raise IndexCorruptError(f"internal error: {m.chunks} chunk rows but {self._vec.ntotal} vectors")
         m.updated_at = now()
         languages = [r[0] for r in db.execute("SELECT DISTINCT language FROM articles WHERE language IS NOT NULL")]
+        if self._old_analyzer != ANALYZER_VERSION:
+            self._reanalyze()
         lexical = LexicalIndex.build(db.execute("SELECT id, terms FROM chunks ORDER BY id"), languages)
         lexical.save(self.tmp / LEXICAL)
         for f in (self.tmp / LEXICAL).iterdir():

@@ -23,7 +23,7 @@ from rag.store.milvus.schema import (
     milvus_uri,
     stored_chunk,
 )
-from rag.text.lexical import analyze_query
+from rag.text.lexical import UNSPLIT_ANALYZER, analyze_query
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -133,7 +133,7 @@ class MilvusStore:
         return [(int(h["id"]), float(h["distance"])) for h in res[0]]
 
     def bm25_search(self, query: str, k: int, expr: str | None = None) -> list[tuple[int, float]]:
-        terms = analyze_query(query, self.languages)
+        terms = analyze_query(query, self.languages, self.manifest.extra.get("analyzer", UNSPLIT_ANALYZER))
         if not terms:
             return []
         res = self.c.client.search(

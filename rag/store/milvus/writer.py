@@ -28,7 +28,7 @@ from rag.store.milvus.schema import (
     now,
     split_bytes,
 )
-from rag.text.lexical import ANALYZER_VERSION, analyze
+from rag.text.lexical import ANALYZER_VERSION, UNSPLIT_ANALYZER, index_terms
 
 
 @dataclass
@@ -99,6 +99,7 @@ class MilvusWriter:
             format_version=FORMAT_VERSION,
             embed_model=self.model.name,
             embed_weights_hash=self.model.weights_hash,
+            embed_vectors=self.model.vectors,
             dim=self.model.dim,
             chunker=self.chunker,
             generation=old.generation if old else 0,
@@ -110,6 +111,9 @@ class MilvusWriter:
         if old is None:  # claim the collections for this model before any chunk is written
             c.meta_put("manifest", json.dumps(asdict(self.manifest), ensure_ascii=False))
         self._languages = set(self.manifest.extra.get("languages", []))
+        # Milvus keeps each chunk's terms in its rows: an index begun with an older analysis goes on with
+        # it (queries are analysed alike, rag.store.milvus.reader) until it is rebuilt
+        self._analyzer = str(old.extra.get("analyzer", UNSPLIT_ANALYZER)) if old and old.chunks else ANALYZER_VERSION
         self._next_id = self._id_limit = int(c.meta_get("next_chunk_id") or 1)
         self._repair()
         # A bulk load into an empty index has nothing to replace: skip the delete-by-filter of each
@@ -235,7 +239,7 @@ class MilvusWriter:
         if any(p.article_id == article.id for p in self._pending):
             self._flush()  # the same article twice: its first version is written before it is replaced
         first = self._reserve(len(chunks))
-        rows = _chunk_rows(article, chunks, vectors, first)
+        rows = _chunk_rows(article, chunks, vectors, first, self._analyzer)
         records = _article_records(article)
         sentence_rows = _sentence_rows(article, sentences, sentence_vectors)
         self._pending.append(Pending(article.id, first, rows, records, sentence_rows))
@@ -323,7 +327,7 @@ class MilvusWriter:
         m.articles, m.chunks = self.counts()
         m.generation += 1
         m.updated_at = now()
-        m.extra = {**m.extra, "analyzer": ANALYZER_VERSION, "languages": sorted(self._languages)}
+        m.extra = {**m.extra, "analyzer": self._analyzer, "languages": sorted(self._languages)}
         for name in (c.chunks_name, c.articles_name, c.sentences_name):
             c.client.flush(name)
         c.meta_put("manifest", json.dumps(asdict(m), ensure_ascii=False))
@@ -332,7 +336,9 @@ class MilvusWriter:
         return m
 
 
-def _chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, first: int) -> list[dict[str, Any]]:
+def _chunk_rows(
+    article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, first: int, analyzer: str
+) -> list[dict[str, Any]]:
     """The chunk rows, ids from ``first``, each with the article's filter fields and its BM25 terms."""
     meta = {
         "article_id": article.id,
@@ -357,7 +363,9 @@ def _chunk_rows(article: Article, chunks: Sequence[Chunk], vectors: np.ndarray, 
             "text": clip(ch.text, TEXT_BYTES),
             "text_hash": ch.text_hash,
             "content_hash": article.content_hash,
-            "terms": clip(" ".join(analyze(f"{article.headline}\n{ch.text}", article.language)), TEXT_BYTES),
+            "terms": clip(
+                " ".join(index_terms(f"{article.headline}\n{ch.text}", article.language, analyzer)), TEXT_BYTES
+            ),
             "dense": np.asarray(v, dtype=np.float32).tolist(),
         }
         for j, (ch, v) in enumerate(zip(chunks, vectors, strict=True))
