@@ -1,11 +1,10 @@
 """Encoder backends compared: chunks/s and XQuAD-de MRR@10 (dense) for torch bf16/fp32 and ONNX fp32/int8.
 
-    rag models export-onnx          # once, in an environment with sentence-transformers[onnx]
+    pip install -e '.[onnx]' && rag models export-onnx      # once: fp32 and int8 ONNX of the default embedder
     python eval/encoder_backends.py ../shared/data/xquad/xquad.de.json --out eval/results/encoder_backends.json
 
-The ONNX backends need optimum-onnx + onnxruntime, which currently pin transformers 4.x; run this
-script in such an environment (see README, Encoder backends). The embedding cache is disabled so
-every backend really encodes.
+The ONNX backends run in the main environment (rag.models.onnx exports with torch.onnx and quantizes
+with onnxruntime; no optimum). The embedding cache is disabled so every backend really encodes.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,18 +238,39 @@ def resolve_spec(name: str) -> ModelSpec:
     raise ModelMissingError(f"unknown embedding model {name!r}: use one of {known} or a local model folder")
 
 
-def load_embedder(settings: Settings) -> SentenceEmbedder:
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def load_embedder(settings: Settings, on_warning: Callable[[str], None] = _warn) -> SentenceEmbedder:
+    """The configured embedding model from its local folder.
+
+    :param on_warning: told, in one line, when an ONNX backend cannot load (no onnxruntime, no or
+        a stale export) and the torch bf16 backend is used instead; an index built with int8 vectors
+        then refuses the fallback by name in its compatibility check.
+    """
     spec = resolve_spec(settings.embed_model)
     path = spec.locate(settings)
-    return SentenceEmbedder(
-        spec,
-        path,
-        dtype=settings.embed_dtype,
-        batch_size=settings.embed_batch_size,
-        threads=settings.threads,
-        backend=settings.embed_backend,
-        onnx_folder=onnx_folder(settings, spec),
-    )
+    backend = settings.embed_backend
+
+    def build(backend: str, dtype: str) -> SentenceEmbedder:
+        return SentenceEmbedder(
+            spec,
+            path,
+            dtype=dtype,
+            batch_size=settings.embed_batch_size,
+            threads=settings.threads,
+            backend=backend,
+            onnx_folder=onnx_folder(settings, spec),
+        )
+
+    if backend == "torch":
+        return build(backend, settings.embed_dtype)
+    try:
+        return build(backend, settings.embed_dtype)
+    except ModelMissingError as exc:
+        on_warning(f"{exc}; encoding with torch bfloat16 instead of {backend}")
+        return build("torch", "bfloat16")
 
 
 def onnx_folder(settings: Settings, spec: ModelSpec) -> Path:

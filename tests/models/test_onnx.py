@@ -9,6 +9,7 @@ from rag.config import Settings
 from rag.errors import IndexMismatchError, ModelMissingError
 from rag.ingest.pipeline import ingest_articles, model_info
 from rag.models.embedders import export_onnx, load_embedder
+from rag.models.onnx import OnnxSentenceModel
 from rag.records import Article
 from rag.store import open_store
 
@@ -67,15 +68,19 @@ def test_an_int8_index_refuses_the_exact_backend_and_fp32_onnx_shares_the_torch_
     assert onnx_fp32.weights_hash == torch_enc.weights_hash == int8.weights_hash
 
 
-def test_missing_or_stale_export_is_a_clear_error(exported, tmp_path):
-    with pytest.raises(ModelMissingError, match="run `rag models export-onnx`"):
-        load_embedder(exported.with_(embed_backend="onnx", models_dir=tmp_path / "none"))
+def test_missing_or_stale_export_falls_back_to_torch_with_a_one_line_warning(exported, tmp_path):
+    warnings: list[str] = []
+    enc = load_embedder(exported.with_(embed_backend="onnx", models_dir=tmp_path / "none"), warnings.append)
+    assert enc.backend == "torch" and enc.vectors == "exact"
+    assert len(warnings) == 1 and "run `rag models export-onnx`" in warnings[0] and "\n" not in warnings[0]
     folder = exported.models_path / "all-minilm-l6-v2-onnx"
     meta = folder / "newsrag-onnx.json"
     saved = meta.read_text()
     try:
         meta.write_text(saved.replace('"source_hash": "', '"source_hash": "stale'))
+        enc = load_embedder(exported.with_(embed_backend="onnx-int8"), warnings.append)
+        assert enc.backend == "torch" and "of other weights" in warnings[1]
         with pytest.raises(ModelMissingError, match="of other weights"):
-            load_embedder(exported.with_(embed_backend="onnx-int8"))
+            OnnxSentenceModel(folder, "real-hash", "int8", 1)
     finally:
         meta.write_text(saved)
