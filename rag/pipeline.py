@@ -8,6 +8,7 @@ threshold. Stages below know nothing of :class:`~rag.config.Settings` beyond wha
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -26,6 +27,7 @@ from rag.retrieve.rerankers import make_reranker
 from rag.retrieve.search import HybridSearch, retrieval_config
 from rag.store import open_store
 from rag.store.base import NewsStore
+from rag.text.lexical import warm_up
 from rag.types import Encoder
 
 __all__ = [
@@ -54,6 +56,9 @@ def open_index(settings: Settings, encoder: Encoder) -> NewsStore:
 def build_search(settings: Settings, store: NewsStore, encoder: Encoder) -> HybridSearch:
     """Hybrid search over ``store`` with the configured modes, weights and second stage."""
     reranker = make_reranker(settings.reranker, encoder, settings.cross_encoder, settings.fusion_alpha)
+    # the German noun list of the lexical analyser takes seconds to load: load it now, beside the
+    # rest of start-up, so the first question does not wait for it
+    threading.Thread(target=warm_up, args=(store.languages,), daemon=True).start()
     return HybridSearch(store, encoder, retrieval_config(settings), reranker)
 
 
