@@ -87,35 +87,9 @@ def analyze_split(text: str, language: str | None) -> list[str]:
     return stem.stemWords(words) if stem else words
 
 
-@lru_cache(maxsize=1)
-def _nouns() -> object:
-    from german_nouns.lookup import Nouns
-
-    return Nouns()
-
-
-@lru_cache(maxsize=200_000)
-def _noun_parts(word: str) -> tuple[str, ...]:
-    if len(word) < 10 or not word.isalpha():
-        return ()
-    parts = [x.lower() for x in _nouns().parse_compound(word.capitalize())]  # type: ignore[attr-defined]
-    return tuple(x for x in parts if x != word) if len(parts) > 1 or (parts and parts[0] != word) else ()
-
-
 def analyze_nouns(text: str, language: str | None) -> list[str]:
-    """Like :func:`analyze_split`, with german-nouns' Wiktionary-based compound parser."""
-    lang = lexical.norm_lang(language)
-    if lang != "de":
-        return lexical.analyze(text, language)
-    stops = lexical._stops(lang)
-    words: list[str] = []
-    for w in lexical._WORD.findall(text.lower()):
-        if w in stops:
-            continue
-        words.append(w)
-        words.extend(x for x in _noun_parts(w) if len(x) > 2 and x not in stops)
-    stem = lexical._stemmer(lang)
-    return stem.stemWords(words) if stem else words
+    """The shipped analyser: german-nouns' Wiktionary-based compound parts beside each word."""
+    return lexical.analyze(text, language, split_compounds=True)
 
 
 def variants() -> list[Variant]:
