@@ -19,7 +19,7 @@ RetrievalMode = Literal["hybrid", "dense", "bm25"]
 RerankerName = Literal["none", "fusion", "sentence", "cross-encoder"]
 FaissKind = Literal["auto", "flat", "hnsw", "ivfsq8", "ivfpq"]
 EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
-EmbedDtype = Literal["bfloat16", "float32"]
+EmbedDtype = Literal["auto", "bfloat16", "float32"]
 StoreName = Literal["faiss", "milvus"]
 ContextKind = Literal["evidence", "passages"]
 GrammarUse = Literal["always", "retry"]
@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     embed_cache: Path | None = Field(None, description="SQLite file caching document vectors across indexes.")
     embed_batch_size: int = Field(16, ge=1, le=1024)
     embed_backend: EmbedBackend = Field("torch", description="torch, onnx or onnx-int8 (see docs, Encoder backends).")
-    embed_dtype: EmbedDtype = Field("bfloat16", description="bfloat16 or float32 (CPU).")
+    embed_dtype: EmbedDtype = Field(
+        "auto", description="auto (bfloat16 where the CPU computes it natively, else float32), bfloat16 or float32."
+    )
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
     ray_address: str | None = Field(
         None, description="Embed on Ray at ingest: 'local' starts a local instance; 'auto' or ray://host:10001 connect."

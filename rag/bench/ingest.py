@@ -37,7 +37,7 @@ def run_ingest_benchmark(
         t_load = time.perf_counter()
         encoder = load_encoder(s)
         load_s = time.perf_counter() - t_load
-        log(f"model {encoder.model_id} ({s.embed_dtype}) loaded in {load_s:.1f} s")
+        log(f"model {encoder.model_id} ({encoder.dtype}) loaded in {load_s:.1f} s")
         opts = LoadOptions(format=format, max_article_bytes=s.max_article_bytes)
         articles = list(itertools.islice(load_paths(paths, opts), limit))
         with PeakRSS() as rss:
@@ -57,7 +57,7 @@ def run_ingest_benchmark(
     pipe_rate = report.chunks_added / report.seconds if report.seconds else 0.0
     return {
         "model": encoder.model_id,
-        "dtype": s.embed_dtype,
+        "dtype": encoder.dtype,
         "articles": n_art,
         "chunks": report.chunks_added,
         "problems": len(report.errors),

@@ -73,7 +73,7 @@ def run_ray_benchmark(
     loaded = itertools.islice(load_paths(paths, opts), limit)
     articles = [a for a in loaded if isinstance(a, Article)]
     encoder = load_encoder(settings)
-    log(f"{len(articles)} articles, model {encoder.model_id} ({settings.embed_dtype}), {os.cpu_count()} CPUs")
+    log(f"{len(articles)} articles, model {encoder.model_id} ({encoder.dtype}), {os.cpu_count()} CPUs")
 
     import torch
 
@@ -111,7 +111,7 @@ def run_ray_benchmark(
     load = os.getloadavg()
     return {
         "model": encoder.model_id,
-        "dtype": settings.embed_dtype,
+        "dtype": encoder.dtype,
         "embed_batch_size": settings.embed_batch_size,
         "cpus": os.cpu_count(),
         "ray_cpus_per_worker": settings.ray_cpus_per_worker,

@@ -65,7 +65,7 @@ def ray(
     ),
     workers: Annotated[str, typer.Option(help="Comma-separated Ray worker (actor) counts.")] = "1,2",
     format: Annotated[str, typer.Option("--format", "-f")] = "auto",
-    dtype: Annotated[str | None, typer.Option(help="bfloat16 or float32 (default: NEWSRAG_EMBED_DTYPE).")] = None,
+    dtype: Annotated[str | None, typer.Option(help="auto, bfloat16 or float32 (default: NEWSRAG_EMBED_DTYPE).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here.")] = Path(
         "eval/results/bench_ray.json"
     ),

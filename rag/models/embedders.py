@@ -110,6 +110,21 @@ def _folder_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+def auto_dtype() -> str:
+    """bfloat16 where torch has a native bf16 path on this CPU (AVX-512 BF16/AMX through oneDNN), else float32.
+
+    Without it torch emulates bf16 matrix products: on an AVX2-only CPU they ran ~80x slower than
+    float32 (0.6 vs 50 GFLOP/s for a 512x768x3072 product), which made EmbeddingGemma ingest crawl.
+    """
+    import torch
+
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        native = False
+    return "bfloat16" if native else "float32"
+
+
 class SentenceEmbedder(Embeddings):
     """A sentence-transformers model with the query/document conventions of its registry entry.
 
@@ -122,7 +137,7 @@ class SentenceEmbedder(Embeddings):
         spec: ModelSpec,
         path: Path,
         *,
-        dtype: str = "float32",
+        dtype: str = "auto",
         batch_size: int = 16,
         threads: int = 0,
         backend: str = "torch",
@@ -150,6 +165,8 @@ class SentenceEmbedder(Embeddings):
         # Ingest hands over groups this large; each is encoded longest first, so batches hold texts of
         # similar length (less padding) and the progress bar moves once per batch group.
         self.group_size = max(1, batch_size) * 16
+        if dtype == "auto":
+            dtype = auto_dtype()
         self.dtype = dtype if backend == "torch" else backend
         self.backend = backend
         self.model: Any
@@ -246,7 +263,7 @@ def load_embedder(settings: Settings, on_warning: Callable[[str], None] = _warn)
     """The configured embedding model from its local folder.
 
     :param on_warning: told, in one line, when an ONNX backend cannot load (no onnxruntime, no or
-        a stale export) and the torch bf16 backend is used instead; an index built with int8 vectors
+        a stale export) and the torch backend is used instead; an index built with int8 vectors
         then refuses the fallback by name in its compatibility check.
     """
     spec = resolve_spec(settings.embed_model)
@@ -269,8 +286,8 @@ def load_embedder(settings: Settings, on_warning: Callable[[str], None] = _warn)
     try:
         return build(backend, settings.embed_dtype)
     except ModelMissingError as exc:
-        on_warning(f"{exc}; encoding with torch bfloat16 instead of {backend}")
-        return build("torch", "bfloat16")
+        on_warning(f"{exc}; encoding with torch instead of {backend}")
+        return build("torch", settings.embed_dtype)
 
 
 def onnx_folder(settings: Settings, spec: ModelSpec) -> Path:
