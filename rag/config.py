@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     embed_dtype: EmbedDtype = Field(
         "auto", description="auto (bfloat16 where the CPU computes it natively, else float32), bfloat16 or float32."
     )
+    query_cache: int = Field(
+        256, ge=0, description="Query vectors kept (LRU) for repeated questions and re-encodings; 0 turns it off."
+    )
     threads: int = Field(0, ge=0, description="Torch threads; 0 leaves torch's default.")
     ray_address: str | None = Field(
         None, description="Embed on Ray at ingest: 'local' starts a local instance; 'auto' or ray://host:10001 connect."

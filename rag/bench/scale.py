@@ -149,7 +149,7 @@ def run_hybrid_scale_benchmark(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Real hybrid queries (real query encoder, FAISS, BM25, fusion, SQLite) on a synthetic-vector index."""
-    encoder = load_encoder(settings)
+    encoder = load_encoder(settings.with_(query_cache=0))  # time every encoding: no cache hits
     rows = []
     with tempfile.TemporaryDirectory(prefix="newsrag-scale-") as tmp:
         for kind in kinds:

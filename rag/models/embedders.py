@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +144,10 @@ class SentenceEmbedder(Embeddings):
         threads: int = 0,
         backend: str = "torch",
         onnx_folder: Path | None = None,
+        query_cache: int = 256,
     ) -> None:
-        """:param onnx_folder: where `rag models export-onnx` put this model's ONNX copies (onnx backends)."""
+        """:param onnx_folder: where `rag models export-onnx` put this model's ONNX copies (onnx backends).
+        :param query_cache: how many query vectors to keep (least recently used dropped); 0: none."""
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -162,6 +166,11 @@ class SentenceEmbedder(Embeddings):
         self.spec = spec
         self.path = path
         self.batch_size = batch_size
+        # One answer encodes its question up to three times (search, second stage, verifier), and the
+        # chat and evaluations ask the same text again: a small LRU spares those re-encodings.
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = query_cache
+        self._query_lock = threading.Lock()
         # Ingest hands over groups this large; each is encoded longest first, so batches hold texts of
         # similar length (less padding) and the progress bar moves once per batch group.
         self.group_size = max(1, batch_size) * 16
@@ -231,7 +240,27 @@ class SentenceEmbedder(Embeddings):
         return self._encode(formatted, progress)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
-        return self._encode([self.format_query(q) for q in queries])
+        """Query vectors, from the LRU cache where the same query text was encoded before."""
+        texts = [self.format_query(q) for q in queries]
+        if not self._query_cache_size:
+            return self._encode(texts)
+        with self._query_lock:
+            found = {t: self._query_cache[t] for t in texts if t in self._query_cache}
+            for t in found:
+                self._query_cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self._encode(missing), strict=True))
+            with self._query_lock:
+                for t, v in fresh.items():
+                    self._query_cache[t] = v
+                    self._query_cache.move_to_end(t)
+                while len(self._query_cache) > self._query_cache_size:
+                    self._query_cache.popitem(last=False)
+            found.update(fresh)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32)  # a copy: callers may change it
 
     # LangChain's interface -------------------------------------------------------------------
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -279,6 +308,7 @@ def load_embedder(settings: Settings, on_warning: Callable[[str], None] = _warn)
             threads=settings.threads,
             backend=backend,
             onnx_folder=onnx_folder(settings, spec),
+            query_cache=settings.query_cache,
         )
 
     if backend == "torch":
