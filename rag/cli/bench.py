@@ -46,13 +46,32 @@ def ingest(
     format: Annotated[str, typer.Option("--format", "-f")] = "auto",
     limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = None,
     model: ModelOpt = None,
+    backends: Annotated[
+        str, typer.Option(help="Further encoder backends timed on the same texts, comma-separated (onnx, onnx-int8).")
+    ] = "",
+    sample: Annotated[int, typer.Option(help="Chunks (and sentences) timed on each bare encoder.")] = 200,
     json_out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here.")] = None,
 ) -> None:
-    """Ingest into a throw-away index and compare with the bare encoder on the same chunk texts."""
+    """Ingest into a throw-away index; time the bare encoder(s) on the same chunks and sentences."""
     from rag.bench.ingest import run_ingest_benchmark
 
-    figures = run_ingest_benchmark(paths, settings_for(None, model), format=format, limit=limit, log=log)
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    bad = [b for b in names if b not in ("torch", "onnx", "onnx-int8")]
+    if bad:
+        raise NewsragError(f"unknown backend(s) {', '.join(bad)}: use torch, onnx or onnx-int8")
+    figures = run_ingest_benchmark(
+        paths,
+        settings_for(None, model),
+        format=format,
+        limit=limit,
+        encoder_sample=sample,
+        backends=names,  # type: ignore[arg-type]
+        log=log,
+    )
+    rows = figures.pop("backends")
     print_figures("ingest benchmark", figures)
+    print_rows("bare encoder per backend (same texts)", rows)
+    figures["backends"] = rows
     _write(json_out, figures)
 
 
