@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -82,5 +84,23 @@ def test_missing_or_stale_export_falls_back_to_torch_with_a_one_line_warning(exp
         assert enc.backend == "torch" and "of other weights" in warnings[1]
         with pytest.raises(ModelMissingError, match="of other weights"):
             OnnxSentenceModel(folder, "real-hash", "int8", 1)
+    finally:
+        meta.write_text(saved)
+
+
+def test_an_int8_export_without_reduced_range_counts_as_stale(exported):
+    """int8 files quantised before reduce_range (wrong vectors on CPUs without VNNI) are not used."""
+    folder = exported.models_path / "all-minilm-l6-v2-onnx"
+    meta = folder / "newsrag-onnx.json"
+    saved = meta.read_text()
+    try:
+        old = json.loads(saved)
+        del old["int8_recipe"]
+        meta.write_text(json.dumps(old))
+        warnings: list[str] = []
+        enc = load_embedder(exported.with_(embed_backend="onnx-int8"), warnings.append)
+        assert enc.backend == "torch" and len(warnings) == 1 and "without reduced range" in warnings[0]
+        # the fp32 copy does not depend on the int8 recipe
+        assert load_embedder(exported.with_(embed_backend="onnx"), warnings.append).backend == "onnx"
     finally:
         meta.write_text(saved)
